@@ -1,0 +1,1 @@
+"""Benchmarks runnable with `asymlearn benchmark NAME`; results go to docs/benchmarks/."""

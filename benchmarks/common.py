@@ -1,0 +1,41 @@
+"""Where benchmark results go, and how they are written."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS_DIR = Path(__file__).resolve().parent.parent / "docs" / "benchmarks"
+
+
+def machine_facts() -> dict[str, Any]:
+    """What ran the benchmark, so numbers are never quoted without their machine."""
+    import os
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False,
+            cwd=Path(__file__).resolve().parent,
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "cpu_count": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "commit": commit,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def write_json(name: str, results: dict[str, Any], out_dir: Path = RESULTS_DIR) -> Path:
+    """Write results/<name>.json with the machine facts attached; returns the path."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.json"
+    payload = {"benchmark": name, "machine": machine_facts(), **results}
+    path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
+    return path

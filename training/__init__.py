@@ -1,0 +1,1 @@
+"""Training algorithms (A2D and baselines, V-MAIL) and their infrastructure."""
