@@ -59,6 +59,9 @@ else
   say "Python packages up to date"
 fi
 
+# --- ROBEL's D'Claw model files (MJCF + meshes; robel itself needs mujoco-py) ----------
+bash scripts/fetch_robel.sh >/dev/null || { echo "setup.sh: fetching ROBEL's model files failed" >&2; exit 1; }
+
 # --- colcon workspace ----------------------------------------------------------------------
 say "building the colcon workspace (ros2_ws)"
 (
