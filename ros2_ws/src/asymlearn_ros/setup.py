@@ -41,6 +41,8 @@ setup(
     entry_points={
         "console_scripts": [
             "image_echo = asymlearn_ros.image_echo:main",
+            "policy_node = asymlearn_ros.policy_node:main",
+            "sim_bridge_node = asymlearn_ros.sim_bridge_node:main",
         ],
     },
 )
