@@ -19,6 +19,9 @@ _ENTRIES: dict[str, tuple[str, str | None]] = {
     "tiger_door_2": (f"{_GRID}:make_tiger_door_osc2", f"{_GRID}:make_tiger_door_osc2_batched"),
     "tiger_door_3": (f"{_GRID}:make_tiger_door_osc3", f"{_GRID}:make_tiger_door_osc3_batched"),
     "occluded_pedestrian": ("sim_bridges.driving.env:OccludedPedestrianEnv", None),
+    "carla_occluded_pedestrian": ("sim_bridges.carla.env:make_carla_occluded_pedestrian", None),
+    "dclaw_turn": ("sim_bridges.dclaw.env:make_dclaw_turn", None),
+    "dclaw_screw": ("sim_bridges.dclaw.env:make_dclaw_screw", None),
 }
 
 
