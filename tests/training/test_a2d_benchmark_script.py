@@ -1,0 +1,72 @@
+"""The gridworld benchmark's collection, summary and plotting on synthetic run logs (no training)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from benchmarks import a2d_gridworld as bench
+
+
+def _fake_run(root: Path, preset: str, seed: int, det: list[float]) -> None:
+    run = root / preset / f"seed{seed}"
+    run.mkdir(parents=True)
+    with open(run / "progress.csv", "w", newline="") as f:
+        w = csv.DictWriter(
+            f,
+            [
+                "iteration",
+                "env_steps",
+                "eval_return_det",
+                "eval_return_stoch",
+                "divergence",
+                "wall_time",
+                "beta",
+            ],
+        )
+        w.writeheader()
+        for i, r in enumerate(det):
+            w.writerow(
+                {
+                    "iteration": i + 1,
+                    "env_steps": 2048 * (i + 1),
+                    "eval_return_det": r,
+                    "eval_return_stoch": r - 1,
+                    "divergence": 0.1 / (i + 1),
+                    "wall_time": 3.0 * (i + 1),
+                    "beta": 0.8**i,
+                }
+            )
+
+
+def test_plot_only_writes_json_and_pngs(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    for seed in range(3):
+        _fake_run(
+            root, "a2d_image_tiger_door", seed, [-200, -50, 2, 2] if seed < 2 else [-200, -200, -54, -54]
+        )
+        _fake_run(root, "rl_mdp_tiger_door", seed, [-200, 6, 6, 6])
+    out = tmp_path / "out"
+    rc = bench.main(
+        [
+            "--plot-only",
+            "--seeds",
+            "3",
+            "--methods",
+            "rl_mdp,a2d_image",
+            "--envs",
+            "tiger_door",
+            "--runs-root",
+            str(root),
+            "--out-dir",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    data = json.loads((out / "a2d_gridworld.json").read_text())
+    row = data["summary"]["a2d_image/tiger_door"]
+    assert row["reached"] == "2/3" and row["steps_to_optimum"] == [6144, 6144, None]
+    assert data["summary"]["rl_mdp/tiger_door"]["median_steps_to_optimum"] == 4096
+    for name in ("a2d_gridworld_reward.png", "a2d_gridworld_reward_det.png", "a2d_gridworld_divergence.png"):
+        assert (out / name).stat().st_size > 1000

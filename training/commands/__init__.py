@@ -1,0 +1,1 @@
+"""`asymlearn` subcommands that live in the training package (train, evaluate)."""
