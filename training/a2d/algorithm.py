@@ -85,6 +85,14 @@ def detached_distribution(policy: PolicyNet, out: torch.Tensor) -> Distribution:
     return Independent(Normal(out.detach(), policy.log_std.detach().exp().expand_as(out)), 1)
 
 
+def _index_dist(d: Distribution, idx: torch.Tensor) -> Distribution:
+    """Rows ``idx`` of a detached Categorical / diagonal Gaussian."""
+    if isinstance(d, Categorical):
+        return Categorical(logits=d.logits[idx])
+    base = d.base_dist  # type: ignore[attr-defined]
+    return Independent(Normal(base.loc[idx], base.scale[idx]), 1)
+
+
 def batched_forward(net: nn.Module, x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
     return torch.cat([net(x[i : i + chunk]) for i in range(0, x.shape[0], chunk)]) if x.shape[0] else net(x)
 
@@ -347,11 +355,14 @@ class A2DTrainer:
             old_dist = detached_distribution(actor, old_out)
             logp_old = old_dist.log_prob(a)
             weight = None
-            if c.method == "a2d" and beta < 1.0:
+            trainee_dist = None
+            kl_coef = float(c.a2d.expert_kl_coef) if c.method == "a2d" else 0.0
+            if c.method == "a2d" and (beta < 1.0 or kl_coef > 0):
                 trainee: PolicyNet = self.nets["trainee"]  # type: ignore[assignment]
                 t_out = batched_forward(trainee, flat(ro.inputs[self.trainee_key]))
-                logp_trainee = trainee.distribution(t_out).log_prob(a)
-                weight = importance_weight(logp_old, logp_trainee, beta)
+                trainee_dist = detached_distribution(trainee, t_out)
+                if beta < 1.0:
+                    weight = importance_weight(logp_old, trainee_dist.log_prob(a), beta)
         adv_n = normalize(adv) if c.rl.normalize_adv else adv
         stats: dict[str, float] = {"adv_mean": float(adv.mean()), "return_target_mean": float(ret.mean())}
         if weight is not None:
@@ -376,7 +387,11 @@ class A2DTrainer:
             def surrogate() -> torch.Tensor:
                 d = actor.dist(x)
                 s = (torch.exp(d.log_prob(a) - logp_old) * wadv).mean()
-                return s + ent_coef * d.entropy().mean() if ent_coef else s
+                if ent_coef:
+                    s = s + ent_coef * d.entropy().mean()
+                if kl_coef and trainee_dist is not None:
+                    s = s - kl_coef * kl_divergence(d, trainee_dist).mean()
+                return s
 
             def kl_all() -> torch.Tensor:
                 return kl_divergence(old_dist, actor.dist(x)).mean()
@@ -412,6 +427,9 @@ class A2DTrainer:
                 max_grad_norm=p.max_grad_norm,
                 generator=gen,
                 target_kl=p.target_kl,
+                penalty=None
+                if not kl_coef or trainee_dist is None
+                else lambda idx, d: kl_coef * kl_divergence(d, _index_dist(trainee_dist, idx)).mean(),
             )
         else:
             raise ValueError(f"unknown rl.algo {c.rl.algo!r} (trpo or ppo)")

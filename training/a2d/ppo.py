@@ -27,6 +27,7 @@ def ppo_step(
     generator: torch.Generator,
     target_kl: float = 0.0,
     dist_fn: Callable[[torch.Tensor], torch.distributions.Distribution] | None = None,
+    penalty: Callable[[torch.Tensor, torch.distributions.Distribution], torch.Tensor] | None = None,
 ) -> dict[str, float]:
     """Epochs of shuffled minibatch Adam steps on the clipped surrogate (+ entropy bonus).
 
@@ -50,7 +51,10 @@ def ppo_step(
             entropy = dist.entropy().mean()
             loss = ppo_clip_loss(logp, logp_old[idx], adv[idx], clip, None if weight is None else weight[idx])
             optimizer.zero_grad(set_to_none=True)
-            (loss - entropy_coef * entropy).backward()
+            total = loss - entropy_coef * entropy
+            if penalty is not None:  # e.g. A2D's expert-to-trainee KL term
+                total = total + penalty(idx, dist)
+            total.backward()
             if max_grad_norm > 0:
                 nn.utils.clip_grad_norm_(params, max_grad_norm)
             optimizer.step()
