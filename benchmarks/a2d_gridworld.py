@@ -23,6 +23,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +193,8 @@ def plot(runs: list[dict[str, Any]], envs: list[str], methods: list[str], out_di
                 ys = _curves(runs, m, env, key, grid)
                 if ys is None:
                     continue
-                with np.errstate(all="ignore"):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
                     med, lo, hi = (np.nanpercentile(ys, q, axis=0) for q in (50, 25, 75))
                 ax.plot(grid, med, color=colors.get(m), label=f"{LABELS.get(m, m)} (n={len(ys)})")
                 ax.fill_between(grid, lo, hi, color=colors.get(m), alpha=0.2)
@@ -215,7 +217,8 @@ def plot(runs: list[dict[str, Any]], envs: list[str], methods: list[str], out_di
             ys = _curves(runs, m, env, "divergence", grid)
             if ys is None:
                 continue
-            with np.errstate(all="ignore"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
                 med, lo, hi = (np.nanpercentile(ys, q, axis=0) for q in (50, 25, 75))
             ax.plot(grid, med, color=colors.get(m), label=LABELS.get(m, m))
             ax.fill_between(grid, lo, hi, color=colors.get(m), alpha=0.2)

@@ -135,6 +135,7 @@ def train(
             row.update(train_time=train_time, wall_time=wall)
             logger.log(row)
             if trainer.iteration % int(cfg.log.checkpoint_every) == 0 or trainer.iteration == n_iters:
+                t_save = time.perf_counter()
                 save_checkpoint(
                     run_dir,
                     {
@@ -146,6 +147,7 @@ def train(
                         "last_eval": last_eval,
                     },
                 )
+                wall += time.perf_counter() - t_save  # counted from the next row on
             done_iters += 1
             if bar is not None:
                 bar.update(trainer.env_steps - steps_before)

@@ -119,3 +119,33 @@ def test_continuous_rl_improves_and_projection_follows(algo: str) -> None:
         tr2.train_iteration()
     after = _divergence(tr2, ev)
     assert after < 0.5 * before, (before, after)
+
+
+@pytest.mark.parametrize("algo", ["ppo", "trpo"])
+def test_a2d_continuous_with_expert_kl_term_pulls_expert_to_trainee(algo: str) -> None:
+    """Gaussian A2D (partial-state trainee) with a large κ: the expert moves toward the trainee."""
+    torch.manual_seed(0)
+    over = [
+        *TINY,
+        f"rl.algo={algo}",
+        "trainee_input=partial_state",
+        "num_envs=32",
+        "rollout_steps=20",
+        "network.value_scale=5.0",
+        "a2d.beta_decay=0.5",
+        "projection.epochs=0",
+        "rl.ppo.lr=3e-3",
+        "rl.trpo.max_kl=0.05",
+    ]
+    div = {}
+    for kappa in (0.0, 20.0):
+        env, ev = PointTargetBatched(32), PointTargetBatched(32)
+        tr = A2DTrainer(
+            make_config("a2d_compact_tiger_door", [*over, f"a2d.expert_kl_coef={kappa}"]), env, env.info
+        )
+        with torch.no_grad():  # make the trainee differ from the expert: a fixed drift to +0.5
+            tr.nets["trainee"].body[-1].bias.fill_(0.5)
+        stats = [tr.train_iteration() for _ in range(4)]
+        assert "iw_mean" in stats[-1]
+        div[kappa] = _divergence(tr, ev)
+    assert div[20.0] < 0.5 * div[0.0], div

@@ -25,7 +25,17 @@ Deliberate differences from the reference implementation, and why:
   standardisation), but with β < 1 the data come from π_ψ and the term contributes
   c·H(s)·E_{a~π_ψ}[∇ log π_θ(a|s)], which pulls the expert toward the trainee's actions. We
   add ``entropy_coef · mean_s H(π_θ(·|s))`` to the surrogate instead: its gradient is the
-  true entropy gradient at the visited states, whoever acted. (Default coefficient 0.)
+  true entropy gradient at the visited states, whoever acted. Its job in A2D is to break
+  ties the same way in every hidden state (e.g. Frozen Lake's two equally short detours):
+  a maximum-entropy expert picks them 50/50 whatever the hazard, which the trainee can copy.
+* **An explicit expert-to-trainee KL term replaces the reference's accidental pull.**
+  ``a2d.expert_kl_coef`` κ adds −κ·E_s[KL(π_θ(·|s) ‖ π_ψ(·|o))] (trainee fixed) to the expert's
+  surrogate. The reference's un-weighted entropy bonus (c = 10) happened to pull the expert
+  toward the trainee; without any pull, the Monte Carlo part of the asymmetric advantage
+  (paper App. B, it conditions on the hidden state) lets the expert exploit privileged
+  information on Frozen Lake and the divergence stalls near 0.1. The term is zero exactly
+  when the expert is representable by the trainee, i.e. at A2D's fixed point, so it bounds
+  the drift without moving the solution. 0 gives the pure eq. 27 update (Tiger Door presets).
 * **Advantages are standardised before the importance weight is applied.** Subtracting a
   constant b from Â before weighting keeps the estimator unbiased (E_{π_β}[w b ∇log π_θ] =
   b ∇Σ_a π_θ = 0); subtracting it after weighting would not be.

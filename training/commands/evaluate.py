@@ -69,7 +69,7 @@ def evaluate_onnx(path: str | Path, env_name: str | None, episodes: int, seed: i
 
     runner = PolicyRunner(path)
     md = runner.metadata
-    name = env_name or getattr(md.provenance, "environment", "") if hasattr(md, "provenance") else env_name
+    name = env_name or md.provenance.environment
     if not name:
         raise ValueError("pass --env: the ONNX metadata names no environment")
     env = make_batched(name, episodes)
