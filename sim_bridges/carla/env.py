@@ -30,9 +30,10 @@ from typing import Any
 import numpy as np
 
 from sim_bridges.api import IMAGE, PARTIAL_STATE, STATE, EnvInfo, Obs, action_space_for, observation_space_for
-from sim_bridges.carla import episode, geometry
+from sim_bridges.carla import geometry
 from sim_bridges.carla.connection import DEFAULT_PORT, CarlaConnectionError, connect, server_hint
 from sim_bridges.carla.image import bgra_to_mono
+from sim_bridges.driving import episode
 from sim_bridges.driving.config import DEFAULT_SCENARIO, DEFAULT_VEHICLE, ScenarioConfig
 from sim_bridges.driving.env import ACTION_NAMES, REFERENCE_RETURNS, action_cost, pid_agreement_bonus
 from sim_bridges.driving.expert import expert_action

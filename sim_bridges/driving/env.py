@@ -31,6 +31,7 @@ import mujoco
 import numpy as np
 
 from sim_bridges.api import IMAGE, PARTIAL_STATE, STATE, EnvInfo, Obs, action_space_for, observation_space_for
+from sim_bridges.driving import episode
 from sim_bridges.driving.camera import SceneCameras
 from sim_bridges.driving.config import DEFAULT_SCENARIO, DEFAULT_VEHICLE, ScenarioConfig, VehicleParams
 from sim_bridges.driving.expert import expert_action
@@ -187,46 +188,24 @@ class OccludedPedestrianEnv:
         truck_hit = any(self._touching(g) for g in self._truck_geoms)
         collided = child_hit or truck_hit
         invaded = self._lane_invasion()
-        new_waypoints = 0
-        while self._reached < cfg.num_waypoints and self._ego.x >= self._waypoints_x[self._reached]:
-            self._reached += 1
-            new_waypoints += 1
+        reached = episode.advance_waypoints(self._reached, self._ego.x, self._waypoints_x, cfg)
+        new_waypoints, self._reached = reached - self._reached, reached
         if new_waypoints:
             self._since_waypoint = 0
-        finished = self._reached == cfg.num_waypoints and self._ego.x >= self._waypoints_x[-1]
-        success = finished and not collided
-        next_x = self._waypoints_x[self._reached]
-        far = math.hypot(next_x - self._ego.x, cfg.lane_y - self._ego.y) >= cfg.max_waypoint_distance
+        success = episode.is_complete(self._reached, self._ego.x, self._waypoints_x, cfg) and not collided
+        next_waypoint = (float(self._waypoints_x[self._reached]), cfg.lane_y)
+        far = episode.off_route(next_waypoint, (self._ego.x, self._ego.y), cfg)
         stalled = self._since_waypoint >= cfg.max_steps_without_waypoint
 
-        reward = bonus - cost + cfg.waypoint_reward * new_waypoints
-        reward += cfg.completion_reward * success
-        reward -= cfg.collision_penalty * collided + cfg.lane_invasion_penalty * invaded
-        why = ""
-        for flag, name in (
-            (collided, "collision"),
-            (invaded, "lane_invasion"),
-            (success, "completed"),
-            (far, "off_route"),
-            (stalled, "waypoint_timeout"),
-        ):
-            if flag:
-                why = name
-                break
+        reward, terms = episode.step_reward(bonus, cost, new_waypoints, success, collided, invaded, cfg)
+        why = episode.termination_reason(collided, invaded, success, far, stalled)
         terminated = bool(why)
         truncated = not terminated and self._t >= cfg.horizon
         if truncated:
             why = "time_limit"
         self._needs_reset = terminated or truncated
         info = self._info(collided=collided, child_hit=child_hit, invaded=invaded, success=success, why=why)
-        info["reward_terms"] = {
-            "pid_bonus": bonus,
-            "waypoints": cfg.waypoint_reward * new_waypoints,
-            "completion": cfg.completion_reward * success,
-            "collision": -cfg.collision_penalty * collided,
-            "lane_invasion": -cfg.lane_invasion_penalty * invaded,
-            "action_cost": -cost,
-        }
+        info["reward_terms"] = terms
         return self._observe(), float(reward), terminated, truncated, info
 
     def render_privileged(self) -> np.ndarray:

@@ -17,9 +17,10 @@ import numpy as np
 import pytest
 
 from sim_bridges.api import IMAGE, PARTIAL_STATE, STATE, AsymmetricEnv
-from sim_bridges.carla import episode, geometry
+from sim_bridges.carla import geometry
 from sim_bridges.carla.connection import CarlaConnectionError
 from sim_bridges.carla.image import bgra_to_mono
+from sim_bridges.driving import episode
 from sim_bridges.driving.config import DEFAULT_SCENARIO as CFG
 from sim_bridges.driving.observations import STATE_NAMES
 

@@ -1,9 +1,7 @@
 """Pure per-step bookkeeping of the occluded-pedestrian episode: waypoints, reward, termination.
 
-The embedded scenario computes the same terms inline in ``OccludedPedestrianEnv.step``;
-these functions reproduce its rules (same config fields, same order of termination
-reasons) so the CARLA backend scores episodes identically. The PID-agreement bonus and
-the action cost are imported from the embedded env, not re-implemented.
+Why a module of its own: the embedded MuJoCo scenario and the CARLA backend must score
+episodes identically, so both call these functions instead of each keeping the rules.
 """
 
 from __future__ import annotations
