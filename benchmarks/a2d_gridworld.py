@@ -107,6 +107,40 @@ def run_one(
     return run_dir, time.perf_counter() - t0
 
 
+def parse_seed_counts(text: str, parser: argparse.ArgumentParser) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for item in filter(None, text.split(",")):
+        name, _, value = item.partition("=")
+        if name not in METHODS or not value.isdigit():
+            parser.error(f"--seeds-for: expected METHOD=N with METHOD in {METHODS}, got {item!r}")
+        counts[name] = int(value)
+    return counts
+
+
+def run_parallel(
+    plan: list[tuple[str, str, int]], steps: int | None, runs_root: Path, extra: list[str], jobs: int
+) -> dict[tuple[str, str, int], float]:
+    """Run (env, method, seed) trainings, ``jobs`` at a time; each is its own 1-thread process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(item: tuple[str, str, int]) -> tuple[tuple[str, str, int], float]:
+        env, method, seed = item
+        preset = preset_for(method, env)
+        print(f"[{NAME}] {preset} seed {seed} ...", flush=True)
+        run_dir, wall = run_one(preset, seed, steps, runs_root, extra)
+        r = collect_run(method, env, seed, run_dir, wall)
+        if r["env_steps"]:
+            print(
+                f"[{NAME}]   {LABELS[method]} {env} seed {seed}: final det {r['eval_return_det'][-1]:.2f}, "
+                f"steps-to-optimum {r['steps_to_optimum']}, train wall {r['wall_time_s']:.0f}s",
+                flush=True,
+            )
+        return item, wall
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return dict(pool.map(one, plan))
+
+
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     table: dict[str, Any] = {}
     for r in runs:
@@ -264,6 +298,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1")
     parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds-for",
+        default="",
+        help="per-method seed counts overriding --seeds, e.g. rl_image=3,rl_asym=3,preenc=3",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="runs in parallel (one torch thread each; ≤ number of cores)"
+    )
     parser.add_argument("--methods", default=",".join(METHODS), help=f"comma list of {METHODS}")
     parser.add_argument("--envs", default=",".join(ENVS))
     parser.add_argument(
@@ -285,26 +327,29 @@ def main(argv: list[str] | None = None) -> int:
     )
     runs_root = Path(args.runs_root)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    seeds_for = parse_seed_counts(args.seeds_for, parser)
+    plan = [
+        (env, method, seed)
+        for env in envs
+        for method in order
+        for seed in seeds[: seeds_for.get(method, len(seeds))]
+    ]
+    walls: dict[tuple[str, str, int], float | None] = {}
+    if not args.plot_only:
+        # AIL and Pre-Enc read the RL (MDP) checkpoint of the same seed: experts go first.
+        # Then the paper's headline methods, so an interrupted run has the important curves first.
+        rest = sorted(
+            (p for p in plan if p[1] != "rl_mdp"), key=lambda p: (METHODS.index(p[1]), envs.index(p[0]))
+        )
+        phases = [[p for p in plan if p[1] == "rl_mdp"], rest]
+        for phase in phases:
+            walls.update(run_parallel(phase, args.steps, runs_root, args.overrides, args.jobs))
     runs: list[dict[str, Any]] = []
-    for env in envs:
-        for method in order:
-            for seed in seeds:
-                preset = preset_for(method, env)
-                wall = None
-                run_dir = runs_root / preset / f"seed{seed}"
-                if not args.plot_only:
-                    print(f"[{NAME}] {preset} seed {seed} ...", flush=True)
-                    run_dir, wall = run_one(preset, seed, args.steps, runs_root, args.overrides)
-                r = collect_run(method, env, seed, run_dir, wall)
-                if method in methods:
-                    runs.append(r)
-                if r["env_steps"]:
-                    print(
-                        f"[{NAME}]   {LABELS[method]} {env} seed {seed}: final det "
-                        f"{r['eval_return_det'][-1]:.2f}, steps-to-optimum {r['steps_to_optimum']}, "
-                        f"wall {r['wall_time_s']:.0f}s",
-                        flush=True,
-                    )
+    for env, method, seed in plan:
+        run_dir = runs_root / preset_for(method, env) / f"seed{seed}"
+        r = collect_run(method, env, seed, run_dir, walls.get((env, method, seed)))
+        if method in methods and r["env_steps"]:
+            runs.append(r)
     table = summarise(runs)
     print_table(table)
     out_dir = Path(args.out_dir)
@@ -319,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
             f">= optimum - {TOLERANCE} (POMDP optimum; MDP optimum for RL (MDP)).",
             "settings": {
                 "seeds": seeds,
+                "seeds_for": seeds_for,
+                "jobs": args.jobs,
                 "methods": methods,
                 "envs": envs,
                 "steps": args.steps,
