@@ -284,7 +284,8 @@ def rollout_in_process(
 # --- running --------------------------------------------------------------------------------
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "launch", help="launch file name in launch/ (tiger_door, frozen_lake, driving) or a path"
+        "launch",
+        help="launch file name in launch/ (e.g. tiger_door, driving, dclaw, carla, dclaw_hardware) or a path",
     )
     parser.add_argument(
         "--param",

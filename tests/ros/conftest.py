@@ -33,6 +33,14 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
             seed=4,
             message={"type": "geometry_msgs/Twist", "fields": {"linear.x": 0, "angular.z": 1}},
         ),
+        # [steer, pedal] from the driving scenario's 64x64 mono8 camera
+        "drive": export_fixed_policy(
+            root / "drive.onnx", encoding="mono8", height=64, width=64, actions=2, discrete=False, seed=5
+        ),
+        # 9 normalised D'Claw joint targets from its 128x128 rgb8 camera
+        "claw": export_fixed_policy(
+            root / "claw.onnx", height=128, width=128, actions=9, discrete=False, seed=6
+        ),
     }
 
 

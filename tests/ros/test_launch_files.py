@@ -17,6 +17,7 @@ LAUNCH_FILES = sorted(LAUNCH_DIR.glob("*.launch.py"))
 def test_there_are_launch_files() -> None:
     names = {p.name for p in LAUNCH_FILES}
     assert {"tiger_door.launch.py", "frozen_lake.launch.py", "driving.launch.py"} <= names
+    assert {"carla.launch.py", "dclaw.launch.py", "dclaw_hardware.launch.py"} <= names
 
 
 @pytest.mark.parametrize("path", LAUNCH_FILES, ids=lambda p: p.name)

@@ -78,6 +78,15 @@ class NodeProcess:
             time.sleep(0.05)
         return False
 
+    def wait_for_exit(self, timeout: float) -> int | None:
+        """The exit code once the node has exited by itself, or None if it still runs after ``timeout``."""
+        if self.proc is None:
+            return None
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
     def stop(self, timeout: float = 5.0) -> int | None:
         if self.proc is None:
             return None

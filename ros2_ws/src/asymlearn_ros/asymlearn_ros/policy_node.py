@@ -34,7 +34,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Bool, Empty
 from std_srvs.srv import Trigger
 
-from asymlearn_ros.action_messages import ActionEncoder, resolve_mapping
+from asymlearn_ros.action_messages import VEHICLE_CONTROL, ActionEncoder, resolve_mapping
 from asymlearn_ros.diagnostics import ERROR, OK, WARN, LatencyWindow, RateMeter, diagnostic_array
 from asymlearn_ros.ros_image import image_from_msg
 from policies.image_convert import ImageFormatError
@@ -44,7 +44,7 @@ PARAMETERS: dict[str, Any] = {
     "model_path": "",
     "image_topic": "image",
     "action_topic": "action",
-    "action_message": "auto",  # auto | std_msgs/Int32 | std_msgs/Float32MultiArray | ... (action_messages.py)
+    "action_message": "auto",  # auto | std_msgs/Int32 | ... | vehicle_control (action_messages.py)
     "twist_fields": "",  # e.g. "linear.x=1,angular.z=0" (overrides the model's mapping)
     "twist_scales": "",  # e.g. "linear.x=0.5"
     "qos": "sensor_data",  # sensor_data (best effort) | reliable
@@ -88,8 +88,10 @@ class LoadedPolicy:
             )
         else:
             self.conversion = "decided at the first image"
-        spec = resolve_mapping(meta.action, p("action_message"), p("twist_fields"), p("twist_scales"))
-        self.encoder = ActionEncoder(spec)
+        vehicle = p("action_message") == VEHICLE_CONTROL  # carla-ros-bridge style [throttle, steer, brake]
+        message = "std_msgs/Float32MultiArray" if vehicle else p("action_message")
+        spec = resolve_mapping(meta.action, message, p("twist_fields"), p("twist_scales"))
+        self.encoder = ActionEncoder(spec, vehicle_control=vehicle)
         self.safe_msg = self.encoder.safe(node.safe_action())
         self.path = path
 
