@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("training.commands.train", "train a policy from a named preset"),
     "evaluate": ("training.commands.evaluate", "evaluate a checkpoint or an ONNX policy in simulation"),
     "export": ("policies.export_cmd", "export a trained checkpoint to ONNX with metadata"),
+    "train-online": ("training.online", "train A2D online over ROS 2, driving N simulator bridge nodes"),
     "deploy": ("training.deploy", "run a simulated ROS 2 deployment from a launch file"),
     "benchmark": ("benchmarks.run", "run a benchmark and write JSON + PNG under docs/benchmarks"),
     "demo": ("training.demo", "the end-to-end demo: train, export, deploy over ROS 2, plot"),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +42,8 @@ def make_envs(cfg: Config):
 
 def expert_state_for(cfg: Config, progress: bool = False) -> dict[str, Any] | None:
     """The fixed expert's policy weights for AIL / Pre-Enc; trains the RL (MDP) preset first if needed."""
-    if cfg.method not in ("ail", "preenc"):
-        return None
+    if cfg.method not in ("ail", "preenc") or cfg.get("expert_script"):
+        return None  # no expert, or a hand-coded one (policies/scripted.py) with no weights
     if cfg.expert_checkpoint:
         path = Path(cfg.expert_checkpoint)
     elif cfg.expert_preset:
@@ -66,6 +68,19 @@ def expert_state_for(cfg: Config, progress: bool = False) -> dict[str, Any] | No
     return nets["actor"]
 
 
+@dataclass
+class TrainHooks:
+    """Callbacks for drivers that run this loop over another environment (the online ROS trainer).
+
+    ``retry(exc, attempt)`` is asked when an iteration raises: True runs the same iteration
+    again (its data depends only on (seed, iteration), so nothing is lost but time), False
+    re-raises. ``after_save(trainer, checkpoint_path)`` runs after each checkpoint.
+    """
+
+    retry: Callable[[Exception, int], bool] | None = None
+    after_save: Callable[[A2DTrainer, Path], None] | None = None
+
+
 def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % (2**32))
@@ -78,17 +93,21 @@ def train(
     resume: bool = True,
     progress: bool | None = None,
     stop_after_iterations: int | None = None,
+    envs: tuple[Any, Any] | None = None,
+    hooks: TrainHooks | None = None,
 ) -> dict[str, Any]:
     """Train ``cfg`` into ``run_dir`` (default runs/<preset>/seed<k>); returns a summary dict.
 
     ``stop_after_iterations`` stops early (for tests that emulate a kill); a later call with
     ``resume=True`` continues from the checkpoint exactly as an uninterrupted run would.
+    ``envs`` = (training env, evaluation env) replaces the ones built from ``cfg``.
     """
     torch.set_num_threads(int(cfg.threads))
     run_dir = Path(run_dir) if run_dir is not None else run_dir_for(cfg)
     progress = bool(cfg.log.progress) if progress is None else progress
     seed_everything(int(cfg.seed))
-    env, eval_env = make_envs(cfg)
+    env, eval_env = make_envs(cfg) if envs is None else envs
+    hooks = hooks or TrainHooks()
     trainer = A2DTrainer(cfg, env, env.info, expert_state_for(cfg, progress))
     wall = 0.0
     last_eval: dict[str, float] = {}
@@ -122,7 +141,7 @@ def train(
                 break
             t0 = time.perf_counter()
             steps_before = trainer.env_steps
-            stats = trainer.train_iteration()
+            stats = _iteration_with_retries(trainer, hooks)
             train_time = time.perf_counter() - t0
             row: dict[str, Any] = {"iteration": trainer.iteration, "env_steps": trainer.env_steps, **stats}
             every = int(cfg.eval.every)
@@ -147,6 +166,8 @@ def train(
                         "last_eval": last_eval,
                     },
                 )
+                if hooks.after_save is not None:
+                    hooks.after_save(trainer, ckpt)
                 wall += time.perf_counter() - t_save  # counted from the next row on
             done_iters += 1
             if bar is not None:
@@ -167,3 +188,14 @@ def train(
         "last_eval": last_eval,
         "finished": trainer.iteration >= n_iters,
     }
+
+
+def _iteration_with_retries(trainer: A2DTrainer, hooks: TrainHooks) -> dict[str, float]:
+    attempt = 0
+    while True:
+        try:
+            return trainer.train_iteration()
+        except Exception as exc:
+            attempt += 1
+            if hooks.retry is None or not hooks.retry(exc, attempt):
+                raise

@@ -31,7 +31,9 @@ def test_launch_file_names_existing_executables_and_parameter_files(path: Path) 
         for item in node.parameters:
             if isinstance(item, Path):
                 data = yaml.safe_load(item.read_text())
-                assert node.name in data and "ros__parameters" in data[node.name], (item, node.name)
+                # rcl matches a node by its name, its full name, or "/**/name" (any namespace).
+                keys = [k for k in (node.name, node.fqn, f"/**/{node.name}") if k in data]
+                assert keys and "ros__parameters" in data[keys[0]], (item, node.name)
         assert "--params-file" in node_arguments(node, {})
 
 

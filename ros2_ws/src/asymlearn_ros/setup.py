@@ -40,6 +40,8 @@ setup(
     extras_require={"test": ["pytest"]},
     entry_points={
         "console_scripts": [
+            "a2d_trainer_node = asymlearn_ros.a2d_trainer_node:main",
+            "batch_bridge_node = asymlearn_ros.batch_bridge_node:main",
             "image_echo = asymlearn_ros.image_echo:main",
             "policy_node = asymlearn_ros.policy_node:main",
             "sim_bridge_node = asymlearn_ros.sim_bridge_node:main",
