@@ -387,8 +387,8 @@ def deploy(
             scripts[n.executable].rsplit(":", 1)[0],
             node_arguments(n, per_node[n.name]),
             env=env,
-            log_path=log_dir / f"{n.name}.out",
-            name=n.name,
+            log_path=log_dir / f"{n.fqn.strip('/').replace('/', '-')}.out",  # unique per namespace
+            name=n.fqn.strip("/"),
         )
         for n in nodes
     ]
@@ -408,8 +408,13 @@ def deploy(
                 time.sleep(0.1)
             dead = [p for p in procs if not p.alive()]
             if dead:
-                result["exit"] = f"node {dead[0].name} exited with {dead[0].proc.returncode}"
-                print(f"[deploy] {result['exit']}; its log:\n{dead[0].output()[-3000:]}", file=sys.stderr)
+                code = dead[0].proc.returncode
+                if code == 0:  # a node that ends its own job (the online trainer) ends the deployment
+                    result["exit"] = f"node {dead[0].name} finished"
+                    print(f"[deploy] {result['exit']}", flush=True)
+                else:
+                    result["exit"] = f"node {dead[0].name} exited with {code}"
+                    print(f"[deploy] {result['exit']}; its log:\n{dead[0].output()[-3000:]}", file=sys.stderr)
                 break
             if time.monotonic() > deadline:
                 result["exit"] = "timeout"
@@ -461,4 +466,5 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
         return 0 if len(returns) == args.episodes else 1
-    return 0 if result["exit"] in ("interrupted", "timeout") else 1
+    finished = result["exit"].endswith(" finished")
+    return 0 if finished or result["exit"] in ("interrupted", "timeout") else 1

@@ -175,3 +175,28 @@ def test_each_export_reaches_a_running_policy_node_without_restart(ros_env, mode
     assert model.read_bytes() != before
     assert "policy reload: success=True" in out, out
     assert "model reloaded" in policy_out, policy_out
+
+
+def test_deploy_runs_the_online_launch_file_until_the_trainer_finishes(ros_env, tmp_path: Path) -> None:
+    from training.deploy import deploy
+
+    run_dir = tmp_path / "run"
+    overrides = ";".join([*OVERRIDES, "total_steps=1024"])
+    result = deploy(
+        "a2d_online_tiger_door",
+        [
+            f"a2d_trainer.overrides={overrides}",
+            f"a2d_trainer.run_dir={run_dir}",
+            "a2d_trainer.resume=false",
+            "batch_bridge.num_envs=4",  # both bridges: 2 x 4 = the 8 copies of OVERRIDES
+        ],
+        timeout=240.0,
+        env=ros_env,
+        log_dir=tmp_path / "deploy",
+    )
+    assert result["exit"] == "node a2d_trainer finished", result
+    with open(run_dir / "progress.csv", newline="") as f:
+        assert [int(r["iteration"]) for r in csv.DictReader(f)] == [1, 2]
+    # Two bridges of the same name in different namespaces keep separate logs.
+    assert (tmp_path / "deploy" / "bridge0-batch_bridge.out").exists()
+    assert (tmp_path / "deploy" / "bridge1-batch_bridge.out").exists()
