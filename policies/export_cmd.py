@@ -89,6 +89,7 @@ def metadata_from_training_dict(data: dict[str, Any] | PolicyMetadata) -> Policy
     obs_key = obs_in.pop("input", None)  # the trainer's observation key, not the graph input name
     if obs_key is not None:
         extra["observation_key"] = obs_key
+        obs_in.setdefault("source", obs_key)
     obs_in.pop("layout", None)  # implied by kind
     if kind == "state":
         obs_in["frame_window"] = 1

@@ -34,9 +34,12 @@ METADATA_KEY = "asymlearn.metadata"
 SCHEMA_VERSION_KEY = "asymlearn.schema_version"
 
 OBSERVATION_KINDS = ("image", "state")
+# Which environment observation feeds the input (sim_bridges.api keys); a compact policy
+# (A2D (Compact)) reads the partial state, an expert the privileged state.
+OBSERVATION_SOURCES = {"image": ("image",), "state": ("state", "partial_state")}
 ACTION_KINDS = ("discrete", "continuous")
 MODEL_IMAGE_ENCODINGS = {"rgb8": 3, "mono8": 1}
-NORMALISATIONS = ("uint8/255", "none")
+NORMALISATIONS = ("uint8/255", "uint8/255-0.5", "none")
 TWIST_FIELDS = ("linear.x", "linear.y", "linear.z", "angular.x", "angular.y", "angular.z")
 # ROS message type -> action kinds it can carry.
 MESSAGE_TYPES: dict[str, tuple[str, ...]] = {
@@ -137,8 +140,11 @@ class ObservationSpec(_Spec):
     frame_window: int = 1
     normalisation: str = ""
     state_dim: int | None = None
+    source: str = ""
 
     def __post_init__(self) -> None:
+        if not self.source and self.kind in OBSERVATION_SOURCES:
+            self.source = OBSERVATION_SOURCES[self.kind][0]
         if not self.input_name:
             self.input_name = "images" if self.kind == "image" else "state"
         if not self.normalisation:
@@ -159,6 +165,7 @@ class ObservationSpec(_Spec):
 
     def validate(self, path: str = "observation") -> None:
         _choice(self.kind, OBSERVATION_KINDS, f"{path}.kind")
+        _choice(self.source, OBSERVATION_SOURCES[self.kind], f"{path}.source")
         _str(self.input_name, f"{path}.input_name")
         _choice(self.normalisation, NORMALISATIONS, f"{path}.normalisation")
         if self.kind == "image":

@@ -97,8 +97,16 @@ def test_training_dict_mapping() -> None:
     )
     assert prov.evaluation_return == pytest.approx(0.75)
     assert prov.extra["iteration"] == 30 and prov.extra["observation_key"] == "image"
+    assert meta.observation.source == "image"
     state = export_cmd.metadata_from_training_dict(training_dict("expert"))
     assert state.observation.kind == "state" and state.observation.state_dim == 7
+    # A2D (Compact): the file says its input is the partial state, not the privileged one.
+    compact = training_dict("expert")
+    compact["observation"]["input"] = "partial_state"
+    assert export_cmd.metadata_from_training_dict(compact).observation.source == "partial_state"
+    compact["observation"]["input"] = "image"
+    with pytest.raises(MetadataError, match=r"observation\.source"):
+        export_cmd.metadata_from_training_dict(compact)
     bad = training_dict("trainee")
     bad["observation"]["height"] = -1
     with pytest.raises(MetadataError, match=r"observation\.height"):
