@@ -141,7 +141,8 @@ def _export_proto(
                 inputs,
                 input_names=input_names,
                 output_names=output_names,
-                dynamic_shapes=tuple({0: batch} for _ in inputs),
+                # the wrapper's signature is (obs, *states): states bind as one tuple
+                dynamic_shapes=({0: batch}, tuple({0: batch} for _ in inputs[1:])),
                 dynamo=True,
                 external_data=False,
                 verbose=False,
@@ -347,6 +348,46 @@ def check_parity(
                     continue
                 if e.size:
                     worst = max(worst, float(np.max(np.abs(e.astype(np.float64) - g.astype(np.float64)))))
+    finally:
+        module.train(was_training)
+    return worst
+
+
+def check_recurrent_parity(
+    module: nn.Module, path: str | os.PathLike[str], steps: int = 20, batch: int = 2, seed: int = 0
+) -> float:
+    """Max abs torch-vs-ONNX Runtime difference over a ``steps``-long closed-loop sequence.
+
+    Both sides start from zero recurrent state (an episode start) and feed their *own*
+    recurrent outputs back, on the same random observations, so an error that compounds
+    through the recurrence shows up; every output at every step is compared.
+    """
+    import onnxruntime as ort
+
+    metadata = read_metadata(path)
+    if not metadata.recurrent:
+        raise ValueError(f"{path} has no recurrent state; use check_parity")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    wrapper = _ExportWrapper(module, metadata).eval()
+    gen = torch.Generator().manual_seed(seed)
+    torch_states = list(example_inputs(metadata, batch, gen, zero_state=True)[1:])
+    ort_states = [s.numpy() for s in torch_states]
+    worst = 0.0
+    was_training = module.training
+    module.eval()
+    try:
+        for _ in range(steps):
+            obs = example_inputs(metadata, batch, gen)[0]
+            with torch.no_grad():
+                expected = [t.numpy() for t in wrapper(obs, *torch_states)]
+            feeds = dict(zip(metadata.input_names, [obs.numpy(), *ort_states], strict=True))
+            got = session.run(None, feeds)
+            for e, g in zip(expected, got, strict=True):
+                worst = max(worst, float(np.max(np.abs(e.astype(np.float64) - g.astype(np.float64)))))
+            torch_states = [torch.from_numpy(e) for e in expected[2:]]
+            ort_states = got[2:]
     finally:
         module.train(was_training)
     return worst

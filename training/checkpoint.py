@@ -51,14 +51,14 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((py[0], tuple(py[1]), py[2]))
 
 
-def save_checkpoint(run_dir: Path | str, payload: dict[str, Any]) -> Path:
+def save_checkpoint(run_dir: Path | str, payload: dict[str, Any], fmt: str = FORMAT) -> Path:
     """Write run_dir/checkpoint.pt atomically (temp file + fsync + os.replace); keep the previous one."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     path = run_dir / LATEST
     tmp = run_dir / f".{LATEST}.tmp.{os.getpid()}"
     with open(tmp, "wb") as f:
-        torch.save({"format": FORMAT, **payload}, f)
+        torch.save({"format": fmt, **payload}, f)
         f.flush()
         os.fsync(f.fileno())
     if path.exists():
@@ -67,7 +67,7 @@ def save_checkpoint(run_dir: Path | str, payload: dict[str, Any]) -> Path:
     return path
 
 
-def load_checkpoint(path: Path | str) -> dict[str, Any]:
+def load_checkpoint(path: Path | str, fmt: str = FORMAT) -> dict[str, Any]:
     """Load a checkpoint with ``weights_only=True``; a bad file raises CheckpointError naming it."""
     path = Path(path)
     if path.is_dir():
@@ -83,8 +83,8 @@ def load_checkpoint(path: Path | str) -> dict[str, Any]:
             f"corrupt or unreadable checkpoint {path}: {type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''}{hint}"
         ) from exc
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not an asymlearn A2D checkpoint (format {FORMAT!r} expected)")
+    if not isinstance(state, dict) or state.get("format") != fmt:
+        raise CheckpointError(f"{path} is not an asymlearn checkpoint of format {fmt!r}")
     return state
 
 

@@ -19,6 +19,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "deploy": ("training.deploy", "run a simulated ROS 2 deployment from a launch file"),
     "benchmark": ("benchmarks.run", "run a benchmark and write JSON + PNG under docs/benchmarks"),
     "demo": ("training.demo", "the end-to-end demo: train, export, deploy over ROS 2, plot"),
+    "demos": ("training.commands.demos", "record expert demonstrations (image episodes) for a task"),
+    "train-visual": ("training.commands.train_visual", "visual imitation baselines (BC, SQIL, DAC) on demos"),
+    "train-vmail": ("training.commands.train_vmail", "V-MAIL (model-based adversarial imitation) on demos"),
 }
 
 

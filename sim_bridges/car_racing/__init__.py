@@ -1,0 +1,1 @@
+"""gymnasium's CarRacing behind the asymmetric API (V-MAIL's third visual task)."""

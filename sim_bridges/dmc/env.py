@@ -1,0 +1,167 @@
+"""dm_control visual tasks behind the asymmetric environment API, set up as V-MAIL uses them.
+
+The trainee sees a rendered camera frame (camera 0, ``image_size`` square, 64 by default); the
+expert sees the suite's own observation vector (joint positions/velocities, orientations and so
+on), flattened in the suite's key order, which the camera only shows indirectly. Settings from
+V-MAIL's DMC configuration (specs/vmail.md section 5): action repeat 2 (rewards of the repeated
+steps are summed), actions normalised to [-1, 1], 1000 physics control steps per episode, i.e.
+500 agent steps. Rendering uses the fast settings of platform.md (no multisampling, shadows or
+reflections): that is what makes collecting image episodes affordable on a CPU.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+os.environ.setdefault("MUJOCO_GL", "egl")  # before MuJoCo creates a context: headless by default
+
+import numpy as np
+
+from sim_bridges.api import IMAGE, STATE, EnvInfo, Obs, action_space_for, observation_space_for
+
+DMC_TIME_LIMIT = 1000  # control steps of the suite's episodes (time_limit / control_timestep)
+
+
+def _flatten(observation: dict[str, Any]) -> np.ndarray:
+    return np.concatenate([np.asarray(v, np.float64).ravel() for v in observation.values()]).astype(
+        np.float32
+    )
+
+
+class DMCEnv:
+    """One dm_control suite task with camera frames and the suite's state vector."""
+
+    def __init__(
+        self,
+        domain: str,
+        task: str,
+        *,
+        image_size: int = 64,
+        action_repeat: int = 2,
+        camera_id: int = 0,
+        render: bool = True,
+        seed: int | None = None,
+    ) -> None:
+        from dm_control import suite
+
+        if image_size < 8 or action_repeat < 1:
+            raise ValueError(
+                f"image_size must be >= 8 and action_repeat >= 1 (got {image_size}, {action_repeat})"
+            )
+        self._env = suite.load(domain, task, task_kwargs={"random": seed})
+        self._physics = self._env.physics
+        self._action_repeat = int(action_repeat)
+        self._image_size = int(image_size)
+        self._camera_id = int(camera_id)
+        self._render_enabled = render
+        self._fast_render_set = False
+        spec = self._env.action_spec()
+        self._action_low = np.asarray(spec.minimum, np.float64)
+        self._action_high = np.asarray(spec.maximum, np.float64)
+        state_dim = int(sum(int(np.prod(s.shape)) for s in self._env.observation_spec().values()))
+        model = self._physics.model
+        names = tuple(model.id2name(i, "actuator") or f"a{i}" for i in range(model.nu))
+        self.info = EnvInfo(
+            name=f"{domain}_{task}",
+            image_encoding="rgb8",
+            image_shape=(self._image_size, self._image_size, 3),
+            state_dim=state_dim,
+            partial_state_dim=None,
+            discrete_actions=None,
+            action_dim=int(spec.shape[0]),
+            action_low=(-1.0,) * int(spec.shape[0]),
+            action_high=(1.0,) * int(spec.shape[0]),
+            action_names=names,
+            control_rate_hz=1.0 / (self._env.control_timestep() * self._action_repeat),
+            horizon=DMC_TIME_LIMIT // self._action_repeat,
+            reference_returns={"max": float(DMC_TIME_LIMIT)},
+        )
+        self.observation_space = observation_space_for(self.info)
+        self.action_space = action_space_for(self.info)
+        self._closed = False
+
+    @property
+    def physics(self) -> Any:
+        """The dm_control Physics (for privileged experts that linearise the model, and tests)."""
+        return self._physics
+
+    # --- API ------------------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[Obs, dict]:
+        if self._closed:
+            raise RuntimeError("dm_control environment is closed")
+        if seed is not None:
+            # The suite draws initial states from the task's RandomState; replacing it is the
+            # only way to reseed a loaded environment without rebuilding physics and renderer.
+            self._env.task._random = np.random.RandomState(seed)
+        ts = self._env.reset()
+        return self._observe(ts.observation), {"discount": 1.0}
+
+    def step(self, action: Any) -> tuple[Obs, float, bool, bool, dict]:
+        if self._closed:
+            raise RuntimeError("dm_control environment is closed")
+        a = np.asarray(action, np.float64).reshape(self.info.action_dim)
+        if not np.all(np.isfinite(a)):
+            raise ValueError(f"non-finite action for {self.info.name}: {a}")
+        a = np.clip(a, -1.0, 1.0)
+        scaled = self._action_low + (a + 1.0) * 0.5 * (self._action_high - self._action_low)
+        reward = 0.0
+        ts = None
+        for _ in range(self._action_repeat):
+            ts = self._env.step(scaled)
+            reward += float(ts.reward or 0.0)
+            if ts.last():
+                break
+        assert ts is not None
+        discount = float(ts.discount) if ts.discount is not None else 1.0
+        terminated = bool(ts.last() and discount == 0.0)
+        truncated = bool(ts.last() and not terminated)
+        return self._observe(ts.observation), reward, terminated, truncated, {"discount": discount}
+
+    def render_privileged(self) -> np.ndarray:
+        """The same camera at 4x the resolution (RGB uint8), for docs and debugging."""
+        return self._render(4 * self._image_size)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._physics.free()
+
+    def __enter__(self) -> DMCEnv:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- internals ----------------------------------------------------------------------
+    def _observe(self, observation: dict[str, Any]) -> Obs:
+        image = (
+            self._render(self._image_size)
+            if self._render_enabled
+            else np.zeros(self.info.image_shape, np.uint8)
+        )
+        return {IMAGE: image, STATE: _flatten(observation)}
+
+    def _render(self, size: int) -> np.ndarray:
+        if not self._fast_render_set:
+            m = self._physics.model
+            m.vis.quality.offsamples = 0
+            m.light_castshadow[:] = 0
+            m.mat_reflectance[:] = 0
+            self._fast_render_set = True
+        return np.ascontiguousarray(self._physics.render(size, size, camera_id=self._camera_id))
+
+
+def make_cartpole_swingup(**kwargs: Any) -> DMCEnv:
+    """cartpole-swingup: the CPU-sized task (1-d action, 5-d state; pole starts hanging down)."""
+    return DMCEnv("cartpole", "swingup", **kwargs)
+
+
+def make_walker_walk(**kwargs: Any) -> DMCEnv:
+    """walker-walk (6-d action, 24-d state), as in V-MAIL's DMC experiments."""
+    return DMCEnv("walker", "walk", **kwargs)
+
+
+def make_cheetah_run(**kwargs: Any) -> DMCEnv:
+    """cheetah-run (6-d action, 17-d state), as in V-MAIL's DMC experiments."""
+    return DMCEnv("cheetah", "run", **kwargs)

@@ -1,0 +1,103 @@
+"""dm_control tasks behind the asymmetric API: shapes, seeding, action repeat, time limit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sim_bridges
+from sim_bridges.api import IMAGE, STATE, AsymmetricEnv
+
+
+@pytest.fixture
+def cartpole():
+    env = sim_bridges.make("cartpole_swingup", image_size=32)
+    yield env
+    env.close()
+
+
+def test_cartpole_conforms_to_the_api(cartpole) -> None:
+    env = cartpole
+    assert isinstance(env, AsymmetricEnv)
+    info = env.info
+    assert info.image_shape == (32, 32, 3) and info.state_dim == 5 and info.action_dim == 1
+    assert info.horizon == 500 and info.control_rate_hz == pytest.approx(50.0)
+    obs, _ = env.reset(seed=0)
+    assert obs[IMAGE].dtype == np.uint8 and obs[IMAGE].shape == (32, 32, 3)
+    assert obs[STATE].dtype == np.float32 and obs[STATE].shape == (5,)
+    assert env.observation_space.contains(obs)
+    assert obs[IMAGE].std() > 5  # a real frame, not a blank buffer
+    # swing-up starts with the pole hanging: cos(angle from upright) near -1
+    assert obs[STATE][1] < -0.9
+    obs2, reward, terminated, truncated, info2 = env.step(np.array([0.5], np.float32))
+    assert env.observation_space.contains(obs2) and isinstance(reward, float)
+    assert not terminated and not truncated and info2["discount"] == 1.0
+    # fast rendering settings are applied before the first frame
+    assert env.physics.model.vis.quality.offsamples == 0
+
+
+def test_reset_seed_reproduces_state_and_pixels(cartpole) -> None:
+    env = cartpole
+    a, _ = env.reset(seed=7)
+    env.step(np.array([1.0]))
+    b, _ = env.reset(seed=7)
+    c, _ = env.reset(seed=8)
+    np.testing.assert_array_equal(a[STATE], b[STATE])
+    np.testing.assert_array_equal(a[IMAGE], b[IMAGE])
+    assert not np.array_equal(a[STATE], c[STATE])
+    rollouts = []
+    for _ in range(2):
+        env.reset(seed=3)
+        rollouts.append([env.step(np.array([np.sin(t)]))[1] for t in range(20)])
+    assert rollouts[0] == rollouts[1]
+
+
+def test_action_repeat_sums_rewards_over_physics_steps() -> None:
+    twice = sim_bridges.make("cartpole_swingup", render=False, action_repeat=2)
+    once = sim_bridges.make("cartpole_swingup", render=False, action_repeat=1)
+    try:
+        o2, _ = twice.reset(seed=1)
+        o1, _ = once.reset(seed=1)
+        np.testing.assert_array_equal(o1[STATE], o2[STATE])
+        for t in range(5):
+            a = np.array([0.8 * (-1) ** t])
+            o2, r2, *_ = twice.step(a)
+            o1, r1a, *_ = once.step(a)
+            o1, r1b, *_ = once.step(a)
+            np.testing.assert_allclose(o2[STATE], o1[STATE])
+            assert r2 == pytest.approx(r1a + r1b)
+    finally:
+        twice.close()
+        once.close()
+
+
+def test_episode_is_truncated_after_500_agent_steps_and_bad_actions_fail() -> None:
+    env = sim_bridges.make("cartpole_swingup", render=False)
+    try:
+        env.reset(seed=0)
+        with pytest.raises(ValueError, match="non-finite"):
+            env.step(np.array([np.nan]))
+        steps, done = 0, False
+        while not done:
+            _, _, terminated, truncated, _ = env.step(np.zeros(1))
+            steps += 1
+            done = terminated or truncated
+            assert not terminated
+        assert steps == 500 and truncated
+    finally:
+        env.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "state_dim", "action_dim"), [("walker_walk", 24, 6), ("cheetah_run", 17, 6)]
+)
+def test_vmail_locomotion_tasks_load(name: str, state_dim: int, action_dim: int) -> None:
+    env = sim_bridges.make(name, image_size=16)
+    try:
+        obs, _ = env.reset(seed=0)
+        assert obs[IMAGE].shape == (16, 16, 3) and obs[STATE].shape == (state_dim,)
+        assert env.info.action_dim == action_dim and env.action_space.shape == (action_dim,)
+        obs, reward, *_ = env.step(np.ones(action_dim, np.float32))
+        assert np.isfinite(reward) and env.observation_space.contains(obs)
+    finally:
+        env.close()

@@ -1,0 +1,72 @@
+"""Algorithm 1's loop on a real environment (cartpole swing-up, rendered) and Algorithm 2's transfer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from vmail_helpers import TINY, random_episodes
+
+from training.demos.episodes import episode_paths
+from training.vmail.algorithm import VMAILTrainer, vmail_config
+from training.vmail.replay import SequenceReplay
+from training.vmail.transfer import make_source_tasks, zero_shot_transfer
+
+
+def test_loop_collects_trains_checkpoints_and_resumes(tmp_path) -> None:
+    pytest.importorskip("dm_control")
+    random_episodes(tmp_path / "expert", 2, 20, action_dim=1)
+    cfg = vmail_config(
+        "vmail_cpu",
+        [
+            *TINY,
+            "env=cartpole_swingup",
+            f"expert_dirs=[{tmp_path / 'expert'}]",
+            "train.total_steps=500",
+            "train.pretrain=2",
+            "train.train_every=500",
+            "train.train_steps=2",
+            "train.eval_every=100000",
+        ],
+    )
+    run_dir = tmp_path / "run"
+    trainer = VMAILTrainer(cfg, run_dir, resume=False)
+    out = trainer.train()
+    assert out["env_steps"] == 500 and out["episodes"] == 1  # DMC: 500 agent steps per episode
+    assert trainer.agent.updates == 4 and out["eval_return"] is not None
+    (episode_file,) = episode_paths(run_dir / "episodes")
+    with np.load(episode_file) as ep:
+        assert ep["image"].shape == (501, 64, 64, 3) and ep["action"].shape == (501, 1)
+        assert not ep["action"][0].any() and np.abs(ep["action"]).max() <= 1
+    resumed = VMAILTrainer(cfg, run_dir, resume=True)
+    assert (resumed.env_steps, resumed.agent.updates, len(resumed.policy)) == (500, 4, 1)
+    for a, b in zip(resumed.agent.parameters(), trainer.agent.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_zero_shot_transfer_uses_no_env_and_shares_the_model(tmp_path) -> None:
+    pytest.importorskip("dm_control")
+    import sim_bridges
+
+    cfg = vmail_config("vmail_cpu", TINY)
+    envs = [sim_bridges.make("cartpole_swingup", image_size=32) for _ in range(2)]
+    experts = []
+    for i in range(3):
+        random_episodes(tmp_path / f"e{i}", 2, 12, action_dim=1, seed=i)
+        replay = SequenceReplay(32, 3, seed=i)
+        replay.load_dir(tmp_path / f"e{i}")
+        experts.append(replay)
+    sources, world = make_source_tasks(cfg, [("a", envs[0], experts[0]), ("b", envs[1], experts[1])])
+    assert sources[0].agent.world is sources[1].agent.world is world
+    assert sources[0].agent.opts["model"] is sources[1].agent.opts["model"]
+    assert sources[0].agent.actor is not sources[1].agent.actor
+    before = [p.detach().clone() for p in world.parameters()]
+    pool = SequenceReplay(32, 3)
+    target, rows = zero_shot_transfer(
+        cfg, world, experts[2], pool, updates=3, model_opt=sources[0].agent.opts["model"]
+    )
+    assert len(rows) == 3 and target.world is world and target.updates == 3
+    assert all(np.isfinite(r["model_loss"]) for r in rows)
+    assert any(not torch.equal(a, b) for a, b in zip(before, world.parameters(), strict=True))  # fine-tuned
+    for env in envs:
+        env.close()

@@ -1,0 +1,118 @@
+"""V-MAIL world model, imagination, replay and a short training run on synthetic sequences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from vmail_helpers import TINY, A, synthetic_episode
+
+from training.demos.episodes import write_episode
+from training.vmail.agent import VMAILAgent
+from training.vmail.algorithm import vmail_config
+from training.vmail.losses import LOG_2PI
+from training.vmail.networks import ConvDecoder, ConvEncoder
+from training.vmail.replay import EpisodeFormatError, SequenceReplay, normalise_episode, union_sample
+
+
+def tiny_cfg(**extra: str) -> object:
+    overrides = [*TINY, "behavior.horizon=5", "train.length=6"] + [f"{k}={v}" for k, v in extra.items()]
+    return vmail_config("vmail_cpu", overrides)
+
+
+@pytest.mark.parametrize("size", [32, 48, 64, 128])
+def test_encoder_decoder_shapes(size: int) -> None:
+    enc = ConvEncoder(size, 3, depth=4)
+    dec = ConvDecoder(10, size, 3, depth=4)
+    x = torch.zeros(2, 3, 3, size, size)
+    assert enc(x).shape == (2, 3, enc.embed_dim)
+    assert dec(torch.zeros(2, 3, 10)).shape == (2, 3, 3, size, size)
+    with pytest.raises(ValueError, match="not supported"):
+        ConvEncoder(40)
+
+
+def test_paper_sizes() -> None:
+    cfg = vmail_config("vmail_paper")
+    agent = VMAILAgent(cfg, 6)
+    assert agent.world.encoder.embed_dim == 1024  # 64 -> 31 -> 14 -> 6 -> 2, 256 channels
+    assert agent.world.rssm.feat_dim == 230
+    assert (cfg.train.batch, cfg.train.length) == (50, 50)
+    assert vmail_config("vmail_paper_official_batch").train.batch == 128
+
+
+def test_observe_and_imagination_shapes() -> None:
+    torch.manual_seed(0)
+    agent = VMAILAgent(tiny_cfg(), A)
+    rssm = agent.world.rssm
+    embed = torch.randn(3, 7, agent.world.encoder.embed_dim)
+    post, prior = rssm.observe(embed, torch.zeros(3, 7, A))
+    assert post.stoch.shape == (3, 7, 4) and post.deter.shape == (3, 7, 16)
+    assert torch.equal(post.deter, prior.deter)  # posterior shares the prior's deterministic state
+    start = post.map(lambda t: t[:, :-1].reshape(-1, t.shape[-1]))
+    feats, actions = rssm.imagine(start, agent.actor.sample, horizon=5)
+    assert feats.shape == (6, 18, 20) and actions.shape == (5, 18, A)
+    assert torch.equal(feats[0], start.feat())
+    assert actions.abs().max() <= 1  # tanh-squashed (init std 5 saturates some to ±1 in fp32)
+
+
+def test_expert_pairs_are_shifted() -> None:
+    agent = VMAILAgent(tiny_cfg(), A)
+    ep = synthetic_episode(np.random.default_rng(0), 6)
+    batch = {k: ep[k][None] for k in ("image", "action")}
+    pairs = agent.expert_pairs(batch)
+    assert pairs.shape == (6, agent.world.rssm.feat_dim + A)
+    # (z_t, a_{t+1}): action[t+1] is the action taken at observation t
+    torch.testing.assert_close(pairs[:, -A:], torch.from_numpy(ep["action"][1:]))
+
+
+def test_replay_roundtrip_resize_and_errors(tmp_path) -> None:
+    rng = np.random.default_rng(1)
+    for _ in range(2):
+        write_episode(tmp_path, synthetic_episode(rng, 10, size=64))
+    replay = SequenceReplay(image_size=32, channels=3)
+    assert replay.load_dir(tmp_path) == 2 and replay.steps == 20
+    batch = replay.sample(5, 8)
+    assert batch["image"].shape == (5, 8, 32, 32, 3) and batch["image"].dtype == np.uint8
+    assert batch["action"].shape == (5, 8, A)
+    with pytest.raises(ValueError, match="no episode has 12 steps"):
+        replay.sample(2, 12)
+    bad = synthetic_episode(rng, 4)
+    bad["action"][2] = 3.0
+    with pytest.raises(EpisodeFormatError, match=r"normalised to \[-1, 1\]"):
+        normalise_episode(bad, 32, 3)
+    empty = SequenceReplay(32, 3)
+    mixed = union_sample([replay, empty], 6, 8, np.random.default_rng(0))
+    assert mixed["image"].shape[0] == 6
+    with pytest.raises(FileNotFoundError):
+        empty.load_dir(tmp_path / "missing")
+
+
+def test_short_training_lowers_model_loss() -> None:
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    cfg = tiny_cfg(**{"train.batch": "8", "train.length": "10", "model.lr": "3e-3", "model.free_nats": "0.0"})
+    agent = VMAILAgent(cfg, A)
+    replay = SequenceReplay(32, 3, seed=0)
+    for _ in range(6):
+        replay.add(synthetic_episode(rng, 20))
+    losses, metrics = [], {}
+    for _ in range(40):
+        metrics = agent.update(replay.sample(8, 10), replay.sample(8, 10))
+        losses.append(metrics["model_loss"])
+    # −log N(x|x̂,1) ≥ ½ log 2π per pixel: compare what is above that floor (squared error + KL)
+    floor = 0.5 * LOG_2PI * 32 * 32 * 3
+    first, last = np.mean(losses[:5]) - floor, np.mean(losses[-5:]) - floor
+    assert last < 0.5 * first
+    assert all(np.isfinite(v) for v in metrics.values())
+    assert agent.updates == 40
+
+
+def test_bf16_and_channels_last_paths_run() -> None:
+    rng = np.random.default_rng(0)
+    replay = SequenceReplay(32, 3)
+    replay.add(synthetic_episode(rng, 10))
+    agent = VMAILAgent(tiny_cfg(precision="bf16", channels_last="true"), A)
+    metrics = agent.update(replay.sample(4, 6), replay.sample(4, 6))
+    assert all(np.isfinite(v) for v in metrics.values())
+    with pytest.raises(ValueError, match="precision"):
+        VMAILAgent(tiny_cfg(precision="fp16"), A)

@@ -1,0 +1,62 @@
+"""Shared pieces of the V-MAIL tests: a tiny model size and synthetic episodes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from training.demos.episodes import write_episode
+
+A = 2
+TINY = [
+    "model.stoch=4",
+    "model.deter=16",
+    "model.hidden=16",
+    "model.cnn_depth=4",
+    "disc.units=16",
+    "behavior.units=16",
+    "behavior.horizon=4",
+    "train.batch=4",
+    "train.length=8",
+]
+
+
+def synthetic_episode(rng: np.random.Generator, steps: int, size: int = 32) -> dict[str, np.ndarray]:
+    """A bright square that the actions move around a dark image: learnable dynamics."""
+    pos = rng.integers(4, size - 12, 2).astype(float)
+    images, actions = [], [np.zeros(A, np.float32)]
+    for t in range(steps + 1):
+        if t:
+            a = rng.uniform(-1, 1, A).astype(np.float32)
+            pos = np.clip(pos + 3 * a, 0, size - 8)
+            actions.append(a)
+        img = np.zeros((size, size, 3), np.uint8)
+        r, c = pos.astype(int)
+        img[r : r + 8, c : c + 8] = (255, 200, 50)
+        images.append(img)
+    n = steps + 1
+    return {
+        "image": np.stack(images),
+        "action": np.stack(actions),
+        "reward": np.zeros(n, np.float32),
+        "discount": np.ones(n, np.float32),
+        "state": np.zeros((n, 2), np.float32),
+    }
+
+
+def random_episodes(directory: Path, n: int, steps: int, action_dim: int, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(n):
+        action = rng.uniform(-1, 1, (steps + 1, action_dim)).astype(np.float32)
+        action[0] = 0
+        write_episode(
+            directory,
+            {
+                "image": rng.integers(0, 256, (steps + 1, 64, 64, 3), dtype=np.uint8),
+                "action": action,
+                "reward": np.r_[0.0, np.ones(steps)].astype(np.float32),
+                "discount": np.ones(steps + 1, np.float32),
+                "state": np.zeros((steps + 1, 5), np.float32),
+            },
+        )

@@ -1,0 +1,116 @@
+"""Transitions of image episodes, stored as single frames and gathered into frame stacks.
+
+Both the demonstrations (read from episode files) and an off-policy agent's own experience
+go in here. In the episode layout ``action[t]`` led to ``image[t]``, so the transition taken
+at observation t is (frames t-K+1..t, ``action[t+1]``, ``reward[t+1]``, frames t-K+2..t+1,
+``discount[t+1]``). Frames before an episode's start repeat its first frame, as the rollout
+FrameWindow does. Each frame is stored once and stacks are gathered by index, so K = 3 costs
+no extra memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import torch
+
+
+class FrameReplay:
+    """A fixed-capacity store of frames and the transitions that index them."""
+
+    def __init__(
+        self, capacity: int, image_shape: Sequence[int], action_dim: int, frame_stack: int = 3
+    ) -> None:
+        if frame_stack < 1:
+            raise ValueError(f"frame_stack must be >= 1, got {frame_stack}")
+        self.frame_stack = int(frame_stack)
+        self.image_shape = tuple(int(v) for v in image_shape)
+        self.action_dim = int(action_dim)
+        self.frames = torch.zeros((int(capacity), *self.image_shape), dtype=torch.uint8)
+        self.obs_index = torch.zeros((int(capacity), self.frame_stack), dtype=torch.long)
+        self.next_index = torch.zeros((int(capacity), self.frame_stack), dtype=torch.long)
+        self.actions = torch.zeros((int(capacity), self.action_dim))
+        self.rewards = torch.zeros(int(capacity))
+        self.discounts = torch.zeros(int(capacity))
+        self.num_frames = 0
+        self.size = 0
+        self._episode_start = 0
+
+    @classmethod
+    def from_episodes(
+        cls, episodes: Sequence[Mapping[str, np.ndarray]], frame_stack: int = 3, spare: int = 0
+    ) -> FrameReplay:
+        """A replay holding ``episodes`` (all of one image shape), with room for ``spare`` more frames."""
+        if not episodes:
+            raise ValueError("no episodes given")
+        shapes = {tuple(ep["image"].shape[1:]) for ep in episodes}
+        if len(shapes) != 1:
+            raise ValueError(f"episodes have different image shapes: {sorted(shapes)}")
+        capacity = sum(len(ep["image"]) for ep in episodes) + spare
+        replay = cls(capacity, shapes.pop(), episodes[0]["action"].shape[1], frame_stack)
+        for ep in episodes:
+            replay.add_episode(ep)
+        return replay
+
+    def __len__(self) -> int:
+        return self.size
+
+    def begin_episode(self, image: np.ndarray) -> None:
+        """The first observation of a new episode."""
+        self._episode_start = self.num_frames
+        self._push_frame(image)
+
+    def add_step(self, action: np.ndarray, image: np.ndarray, reward: float, discount: float) -> None:
+        """``action`` taken at the last frame led to ``image`` with ``reward`` (discount 0: terminal)."""
+        if self.num_frames == 0:
+            raise RuntimeError("add_step before begin_episode")
+        if self.size >= self.obs_index.shape[0]:
+            raise RuntimeError(f"replay full ({self.size} transitions)")
+        self.obs_index[self.size] = self._stack(self.num_frames - 1)
+        self._push_frame(image)
+        self.next_index[self.size] = self._stack(self.num_frames - 1)
+        self.actions[self.size] = torch.as_tensor(np.asarray(action, np.float32).reshape(self.action_dim))
+        self.rewards[self.size] = float(reward)
+        self.discounts[self.size] = float(discount)
+        self.size += 1
+
+    def add_episode(self, episode: Mapping[str, np.ndarray]) -> None:
+        """A whole episode in the file layout (see training/demos/episodes.py)."""
+        self.begin_episode(episode["image"][0])
+        for t in range(1, len(episode["image"])):
+            self.add_step(
+                episode["action"][t], episode["image"][t], episode["reward"][t], episode["discount"][t]
+            )
+
+    def observations(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 (B, K, H, W, C) stacks and float32 (B, A) actions for the given transitions."""
+        return self.frames[self.obs_index[rows]], self.actions[rows]
+
+    def transitions(self, rows: torch.Tensor) -> dict[str, torch.Tensor]:
+        """obs, action, reward, next_obs, discount of the given transitions."""
+        return {
+            "obs": self.frames[self.obs_index[rows]],
+            "action": self.actions[rows],
+            "reward": self.rewards[rows],
+            "next_obs": self.frames[self.next_index[rows]],
+            "discount": self.discounts[rows],
+        }
+
+    def sample_rows(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+        if self.size == 0:
+            raise RuntimeError("cannot sample from an empty replay")
+        return torch.randint(0, self.size, (batch_size,), generator=generator)
+
+    def _push_frame(self, image: np.ndarray) -> None:
+        if self.num_frames >= self.frames.shape[0]:
+            raise RuntimeError(f"replay full ({self.num_frames} frames)")
+        frame = torch.as_tensor(np.asarray(image, np.uint8))
+        if tuple(frame.shape) != self.image_shape:
+            raise ValueError(f"frame of shape {tuple(frame.shape)} in a replay of {self.image_shape}")
+        self.frames[self.num_frames] = frame
+        self.num_frames += 1
+
+    def _stack(self, last: int) -> torch.Tensor:
+        lags = torch.arange(self.frame_stack - 1, -1, -1)
+        return torch.clamp(last - lags, min=self._episode_start)

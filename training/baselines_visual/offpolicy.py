@@ -1,0 +1,162 @@
+"""The online loop of the off-policy baselines (SQIL, DAC) on one camera environment.
+
+The agent acts on stacks of K camera frames only; the privileged state is never read. The
+first ``seed_steps`` actions are uniform random (SAC's usual warm-up), then each environment
+step is followed by one update. Every ``eval_every`` environment steps the deterministic
+policy is evaluated on fresh seeded episodes and a row (return vs environment steps) goes to
+``progress.csv``; a checkpoint is written atomically at the same time. The environment's own
+reward is only logged (``train_return``), never learned from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from training.a2d.rollout import FrameWindow
+from training.baselines_visual.dac import DACReward
+from training.baselines_visual.dataset import FrameReplay
+from training.baselines_visual.evaluation import CHECKPOINT_FORMAT, env_info, evaluate_policy
+from training.baselines_visual.sac import DrQSAC, SACConfig
+from training.baselines_visual.sqil import sqil_batch
+from training.checkpoint import env_info_to_dict, save_checkpoint
+from training.demos.episodes import load_episodes
+from training.logger import RunLogger
+
+METHODS = ("sqil", "dac")
+
+
+@dataclass(frozen=True)
+class OffPolicyConfig:
+    method: str
+    task: str
+    demos: str
+    run_dir: str
+    env_steps: int = 20_000
+    seed_steps: int = 1_000
+    batch_size: int = 128
+    eval_every: int = 5_000
+    eval_episodes: int = 3
+    seed: int = 0
+    sac: SACConfig = field(default_factory=SACConfig)
+
+
+def train_offpolicy(cfg: OffPolicyConfig, log: Callable[[str], None] = print) -> dict[str, float]:
+    """Run SQIL or DAC; returns the last evaluation row."""
+    import sim_bridges
+
+    if cfg.method not in METHODS:
+        raise ValueError(f"unknown off-policy method {cfg.method!r} (have {', '.join(METHODS)})")
+    if cfg.env_steps <= cfg.seed_steps:
+        raise ValueError(f"env_steps ({cfg.env_steps}) must exceed seed_steps ({cfg.seed_steps})")
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    episodes = load_episodes(cfg.demos)
+    demos = FrameReplay.from_episodes(episodes, cfg.sac.frame_stack)
+    h = demos.image_shape[0]
+    env = sim_bridges.make(cfg.task, image_size=h)
+    if env.info.image_shape != demos.image_shape or env.info.action_dim != demos.action_dim:
+        env.close()
+        raise ValueError(
+            f"demos ({demos.image_shape}, {demos.action_dim}-d actions) do not match {cfg.task} "
+            f"({env.info.image_shape}, {env.info.action_dim}-d actions)"
+        )
+    horizon = max(int(env.info.horizon), 1)
+    agent = FrameReplay(
+        cfg.env_steps + cfg.env_steps // horizon + 2, demos.image_shape, demos.action_dim, cfg.sac.frame_stack
+    )
+    sac = DrQSAC(demos.image_shape, demos.action_dim, cfg.sac, gen)
+    dac = (
+        DACReward(demos.image_shape, cfg.sac.frame_stack, demos.action_dim, gen)
+        if cfg.method == "dac"
+        else None
+    )
+    logger = RunLogger(cfg.run_dir, tensorboard=False)
+    expert_mean = float(np.mean([ep["reward"].sum() for ep in episodes]))
+    log(f"{cfg.method.upper()} on {cfg.task}: {len(demos)} demo transitions, expert return {expert_mean:.1f}")
+
+    window = FrameWindow(cfg.sac.frame_stack)
+    obs, _ = env.reset(seed=cfg.seed)
+    window.reset(obs["image"][None])
+    agent.begin_episode(obs["image"])
+    train_return, train_returns, stats, row = 0.0, [], {}, {}
+    start = time.perf_counter()
+    try:
+        for step in range(1, cfg.env_steps + 1):
+            if step <= cfg.seed_steps:
+                action = rng.uniform(-1.0, 1.0, demos.action_dim).astype(np.float32)
+            else:
+                action = sac.act(torch.from_numpy(window.buf.copy()), explore=True)[0].numpy()
+            obs, reward, terminated, truncated, _ = env.step(action)
+            agent.add_step(action, obs["image"], reward, 0.0 if terminated else 1.0)
+            train_return += reward
+            if terminated or truncated:
+                train_returns.append(train_return)
+                train_return = 0.0
+                obs, _ = env.reset()
+                window.reset(obs["image"][None])
+                agent.begin_episode(obs["image"])
+            else:
+                window.push(obs["image"][None], np.zeros(1, bool))
+            if step > cfg.seed_steps:
+                stats = _update(cfg, sac, dac, demos, agent, gen)
+            if step % cfg.eval_every == 0 or step == cfg.env_steps:
+                returns = evaluate_policy(sac.policy, cfg.task, h, cfg.eval_episodes, seed=10_000 + cfg.seed)
+                row = {
+                    "iteration": step,
+                    "env_steps": step,
+                    "eval_return_mean": float(returns.mean()),
+                    "eval_return_std": float(returns.std()),
+                    "train_return": float(train_returns[-1]) if train_returns else float("nan"),
+                    "expert_return_mean": expert_mean,
+                    **stats,
+                    "wall_s": time.perf_counter() - start,
+                }
+                logger.log(row)
+                log(f"env step {step}: eval return {row['eval_return_mean']:.1f} (expert {expert_mean:.1f})")
+                save_checkpoint(
+                    cfg.run_dir,
+                    {
+                        "method": cfg.method,
+                        "sac": sac.state_dict(),
+                        "discriminator": dac.disc.state_dict() if dac is not None else {},
+                        "offpolicy_config": dataclasses.asdict(cfg),
+                        "env_info": env_info_to_dict(env_info(cfg.task, h)),
+                        "env_steps": step,
+                    },
+                    fmt=CHECKPOINT_FORMAT,
+                )
+    finally:
+        env.close()
+        logger.close()
+    return row
+
+
+def _update(
+    cfg: OffPolicyConfig,
+    sac: DrQSAC,
+    dac: DACReward | None,
+    demos: FrameReplay,
+    agent: FrameReplay,
+    gen: torch.Generator,
+) -> dict[str, float]:
+    if dac is None:
+        batch = sqil_batch(demos, agent, cfg.batch_size, gen)
+        return sac.update(
+            batch["obs"], batch["action"], batch["reward"], batch["next_obs"], batch["discount"]
+        )
+    half = cfg.batch_size // 2
+    d_obs, d_act = demos.observations(demos.sample_rows(half, gen))
+    a_obs, a_act = agent.observations(agent.sample_rows(half, gen))
+    stats = dac.update(d_obs, d_act, a_obs, a_act)
+    batch = agent.transitions(agent.sample_rows(cfg.batch_size, gen))
+    reward = dac.reward(batch["obs"], batch["action"])
+    stats.update(sac.update(batch["obs"], batch["action"], reward, batch["next_obs"], batch["discount"]))
+    stats["dac_reward_mean"] = float(reward.mean())
+    return stats

@@ -1,0 +1,1 @@
+"""Expert demonstrations for the visual imitation tasks: episode files, experts, and collection."""

@@ -1,0 +1,196 @@
+"""One V-MAIL update (Algorithm 1, lines 11–19) and the acting step (lines 6–7).
+
+Order per update, as in the authors' code: world model (eq. 7) on B_E ∪ B_π, then the
+discriminator (eq. 6) on expert posteriors vs one imagined rollout, then the actor (eq. 8
+through the model and D), then the value. The imagined rollout is computed once and shared:
+D sees it detached, the actor differentiates through it. Actor gradients are taken with
+``torch.autograd.grad`` w.r.t. the actor's parameters only, so no weight gradients are
+computed for the model, D or the value on that backward pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from training.vmail.behavior import Actor, Value, behavior_losses
+from training.vmail.discriminator import Discriminator
+from training.vmail.losses import elbo_loss, gaussian_kl
+from training.vmail.networks import ConvDecoder, ConvEncoder, preprocess
+from training.vmail.rssm import RSSM, State
+
+PRECISIONS = ("fp32", "bf16")
+
+
+class WorldModel(nn.Module):
+    """Encoder + RSSM + decoder: the variational model {q_θ, T_θ} with its image likelihood U_θ."""
+
+    def __init__(self, cfg: Any, action_dim: int) -> None:
+        super().__init__()
+        m = cfg.model
+        self.encoder = ConvEncoder(cfg.image_size, cfg.channels, m.cnn_depth)
+        self.rssm = RSSM(self.encoder.embed_dim, action_dim, m.stoch, m.deter, m.hidden, m.min_std)
+        self.decoder = ConvDecoder(self.rssm.feat_dim, cfg.image_size, cfg.channels, m.cnn_depth)
+
+
+class VMAILAgent(nn.Module):
+    def __init__(
+        self,
+        cfg: Any,
+        action_dim: int,
+        world: WorldModel | None = None,
+        model_opt: torch.optim.Optimizer | None = None,
+    ) -> None:
+        """``world``/``model_opt`` share one model between agents (Algorithm 2's source tasks)."""
+        super().__init__()
+        if cfg.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {cfg.precision!r}")
+        self.cfg, self.action_dim = cfg, action_dim
+        self.world = world if world is not None else WorldModel(cfg, action_dim)
+        feat = self.world.rssm.feat_dim
+        b, d = cfg.behavior, cfg.disc
+        self.actor = Actor(feat, action_dim, b.actor_layers, b.units, b.init_std, b.mean_scale)
+        self.value = Value(feat, b.value_layers, b.units)
+        self.disc = Discriminator(feat + action_dim, d.layers, d.units)
+        self.channels_last = bool(cfg.channels_last)
+        if self.channels_last:
+            self.world.to(memory_format=torch.channels_last)
+        eps = float(cfg.train.adam_eps)
+        self.opts = {
+            "model": model_opt or torch.optim.Adam(self.world.parameters(), lr=cfg.model.lr, eps=eps),
+            "disc": torch.optim.Adam(self.disc.parameters(), lr=d.lr, eps=eps),
+            "actor": torch.optim.Adam(self.actor.parameters(), lr=b.actor_lr, eps=eps),
+            "value": torch.optim.Adam(self.value.parameters(), lr=b.value_lr, eps=eps),
+        }
+        self.updates = 0
+
+    # -- helpers -------------------------------------------------------------------------
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16")
+
+    def _images(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
+        x = preprocess(torch.as_tensor(images))  # (..., C, H, W), a channels-last view
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        lead = x.shape[:-3]
+        return x.reshape(-1, *x.shape[-3:]).contiguous(memory_format=fmt).reshape(*lead, *x.shape[-3:])
+
+    def _step(self, name: str, loss: torch.Tensor | None, grads: list[torch.Tensor] | None = None) -> float:
+        opt = self.opts[name]
+        params = [p for g in opt.param_groups for p in g["params"]]
+        opt.zero_grad(set_to_none=True)
+        if grads is None:
+            assert loss is not None
+            loss.backward()
+        else:
+            for p, g in zip(params, grads, strict=True):
+                p.grad = g
+        norm = nn.utils.clip_grad_norm_(params, self.cfg.train.grad_clip)
+        opt.step()
+        return float(norm)
+
+    def expert_pairs(self, expert: dict[str, np.ndarray]) -> torch.Tensor:
+        """(z_t, a_{t+1}) from the current posterior; ``action[t+1]`` is the action taken at obs t."""
+        actions = torch.as_tensor(expert["action"])
+        with torch.no_grad(), self.autocast():
+            embed = self.world.encoder(self._images(expert["image"]))
+            post, _ = self.world.rssm.observe(embed, actions)
+        pairs = torch.cat([post.feat()[:, :-1].float(), actions[:, 1:]], -1)
+        return pairs.reshape(-1, pairs.shape[-1])
+
+    # -- Algorithm 1, lines 11-19 --------------------------------------------------------
+    def update(self, data: dict[str, np.ndarray], expert: dict[str, np.ndarray]) -> dict[str, float]:
+        """One update of model, discriminator, actor and value; returns scalar metrics."""
+        cfg = self.cfg
+        metrics: dict[str, Any] = {}
+        clock = [time.perf_counter()]
+
+        def lap(name: str) -> None:  # wall time per phase, for the update-cost benchmark
+            clock.append(time.perf_counter())
+            metrics[f"time_{name}"] = clock[-1] - clock[-2]
+
+        actions = torch.as_tensor(data["action"])
+        x = self._images(data["image"])
+        with self.autocast():
+            embed = self.world.encoder(x)
+            post, prior = self.world.rssm.observe(embed, actions)
+            recon = self.world.decoder(post.feat())
+        kl = gaussian_kl(post.mean, post.std, prior.mean, prior.std)
+        model_loss, mm = elbo_loss(recon, x.float(), kl, cfg.model.free_nats, cfg.model.kl_scale)
+        metrics.update(mm, model_loss=model_loss.detach())
+        metrics["model_grad_norm"] = self._step("model", model_loss)
+        lap("model")
+
+        e_pairs = self.expert_pairs(expert)
+        lap("expert")
+        start = post.detach().map(lambda t: t[:, :-1].reshape(-1, t.shape[-1]))
+        with self.autocast():
+            feats, acts = self.world.rssm.imagine(start, self.actor.sample, cfg.behavior.horizon)
+        feats = feats.float()
+        pairs = torch.cat([feats[:-1], acts.float()], -1)
+        lap("imagine")
+
+        with self.autocast():
+            d_loss, dm = self.disc.loss(e_pairs, pairs.detach(), cfg.disc.gp, cfg.disc.gp_weight)
+        metrics.update(dm)
+        metrics["disc_grad_norm"] = self._step("disc", d_loss)
+        lap("disc")
+
+        b = cfg.behavior
+        with self.autocast():
+            reward = self.disc.reward(pairs, b.reward)
+            actor_loss, value_loss, bm = behavior_losses(
+                reward, feats, self.value, b.gamma, b.lam, b.bootstrap
+            )
+        actor_params = list(self.actor.parameters())
+        grads = torch.autograd.grad(actor_loss, actor_params)
+        metrics["actor_grad_norm"] = self._step("actor", None, list(grads))
+        metrics["value_grad_norm"] = self._step("value", value_loss)
+        metrics.update(bm, actor_loss=actor_loss.detach(), value_loss=value_loss.detach())
+        lap("behavior")
+        self.updates += 1
+        return {k: float(v) for k, v in metrics.items()}
+
+    # -- Algorithm 1, lines 6-7 ----------------------------------------------------------
+    def initial_state(self, batch: int) -> tuple[State, torch.Tensor]:
+        return self.world.rssm.initial(batch), torch.zeros(batch, self.action_dim)
+
+    @torch.no_grad()
+    def act(
+        self,
+        image: np.ndarray,
+        state: tuple[State, torch.Tensor] | None,
+        explore: float = 0.0,
+        sample_latent: bool = True,
+    ) -> tuple[np.ndarray, tuple[State, torch.Tensor]]:
+        """Filter one frame per stream (image (N, H, W, C) uint8) and pick actions in [-1, 1].
+
+        ``explore`` > 0: a sampled action plus N(0, explore²) noise (collection); 0: tanh(μ).
+        """
+        image = np.asarray(image)
+        if image.ndim == 3:  # (N, H, W) mono
+            image = image[..., None]
+        if state is None:
+            state = self.initial_state(image.shape[0])
+        latent, prev_action = state
+        with self.autocast():
+            embed = self.world.encoder(self._images(image))
+            prior = self.world.rssm.img_step(latent, prev_action, sample=sample_latent)
+            post = self.world.rssm.obs_step(prior, embed, sample=sample_latent)
+            feat = post.feat()
+            action = self.actor.sample(feat) if explore > 0 else self.actor.mode(feat)
+        action = action.float()
+        if explore > 0:
+            action = torch.clamp(action + explore * torch.randn_like(action), -1.0, 1.0)
+        return action.numpy(), (post.map(lambda t: t.float()), action)
+
+    def optimizer_state(self) -> dict[str, Any]:
+        return {k: o.state_dict() for k, o in self.opts.items()}
+
+    def load_optimizer_state(self, state: dict[str, Any]) -> None:
+        for k, o in self.opts.items():
+            o.load_state_dict(state[k])

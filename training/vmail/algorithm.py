@@ -1,0 +1,188 @@
+"""Algorithm 1's outer loop: collect with the current belief + policy, update, evaluate, checkpoint.
+
+Schedule as in the authors' code (spec vmail.md §4): ``pretrain`` updates on the expert data
+before the first collection, then ``train_steps`` updates every ``train_every`` env steps (env
+steps = agent steps × ``action_repeat``); a deterministic evaluation episode every
+``eval_every`` env steps. The world model trains on B_E ∪ B_π, the discriminator's expert side
+on B_E only. Agent episodes are written to ``run_dir/episodes`` in the shared format, so a
+resumed run reloads B_π from disk.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from training.config import Config, make_config
+from training.demos.episodes import write_episode
+from training.vmail.agent import VMAILAgent
+from training.vmail.replay import SequenceReplay, fit_images, union_sample
+
+log = logging.getLogger(__name__)
+FORMAT = "asymlearn-vmail-v1"
+PRESETS = Path(__file__).resolve().parent.parent / "configs" / "vmail.yaml"
+
+
+def vmail_config(presets: str | list[str], overrides: list[str] | None = None) -> Config:
+    """defaults ← presets ← overrides from training/configs/vmail.yaml."""
+    return make_config(presets, overrides, path=PRESETS)
+
+
+class ActionScaler:
+    """Maps the policy's [-1, 1] actions to the environment's bounds (the authors' NormalizeActions)."""
+
+    def __init__(self, low: Any, high: Any) -> None:
+        self.low, self.high = np.asarray(low, np.float32), np.asarray(high, np.float32)
+        if not (np.all(np.isfinite(self.low)) and np.all(np.isfinite(self.high))):
+            raise ValueError("V-MAIL needs a bounded continuous action space")
+
+    def __call__(self, action: np.ndarray) -> np.ndarray:
+        return self.low + (np.clip(action, -1.0, 1.0) + 1.0) * 0.5 * (self.high - self.low)
+
+
+def run_episode(
+    env: Any, agent: VMAILAgent, cfg: Config, explore: float, seed: int | None = None
+) -> tuple[dict[str, np.ndarray], float, int]:
+    """One episode in the shared episode format; returns (episode, return, env steps)."""
+    if env.info.discrete_actions is not None:
+        raise ValueError(f"environment {env.info.name!r} has discrete actions; V-MAIL needs continuous ones")
+    scale = ActionScaler(env.action_space.low, env.action_space.high)
+    obs, _ = env.reset(seed=seed)
+    A = agent.action_dim
+    images, actions = [obs["image"]], [np.zeros(A, np.float32)]
+    rewards, discounts, states = [0.0], [1.0], [obs.get("state", np.zeros(0, np.float32))]
+    state, total, steps, done = None, 0.0, 0, False
+    while not done:
+        image = obs["image"] if obs["image"].ndim == 3 else obs["image"][..., None]
+        frame = fit_images(image[None], cfg.image_size)
+        action, state = agent.act(frame, state, explore=explore)
+        reward, discount = 0.0, 1.0
+        for _ in range(cfg.train.action_repeat):
+            obs, r, terminated, truncated, _ = env.step(scale(action[0]))
+            reward, steps = reward + float(r), steps + 1
+            if terminated or truncated:
+                done, discount = True, 0.0 if terminated else 1.0
+                break
+        images.append(obs["image"])
+        actions.append(action[0].astype(np.float32))
+        rewards.append(reward)
+        discounts.append(discount)
+        states.append(obs.get("state", np.zeros(0, np.float32)))
+        total += reward
+    episode = {
+        "image": np.stack(images).astype(np.uint8),
+        "action": np.stack(actions),
+        "reward": np.asarray(rewards, np.float32),
+        "discount": np.asarray(discounts, np.float32),
+        "state": np.stack(states).astype(np.float32),
+    }
+    return episode, total, steps
+
+
+class VMAILTrainer:
+    """Algorithm 1 on one environment; resumable from ``run_dir/checkpoint.pt``."""
+
+    def __init__(self, cfg: Config, run_dir: Path | str, env: Any | None = None, resume: bool = True) -> None:
+        import sim_bridges
+
+        self.cfg, self.run_dir = cfg, Path(run_dir)
+        torch.set_num_threads(int(cfg.threads))
+        torch.manual_seed(cfg.seed)
+        np.random.seed(cfg.seed)
+        self.env = env if env is not None else sim_bridges.make(cfg.env, **dict(cfg.env_kwargs))
+        self.agent = VMAILAgent(cfg, int(self.env.info.action_dim))
+        self.expert = SequenceReplay(cfg.image_size, cfg.channels, seed=cfg.seed)
+        if not cfg.expert_dirs:
+            raise ValueError("config expert_dirs is empty: V-MAIL needs expert episode directories")
+        for d in cfg.expert_dirs:
+            self.expert.load_dir(d)
+        self.policy = SequenceReplay(cfg.image_size, cfg.channels, seed=cfg.seed + 1)
+        self.rng = np.random.default_rng(cfg.seed)
+        self.env_steps, self.episodes, self.pretrained = 0, 0, False
+        self.last_eval: float | None = None
+        if resume and (self.run_dir / "checkpoint.pt").exists():
+            self._restore()
+
+    # -- persistence ---------------------------------------------------------------------
+    def _restore(self) -> None:
+        state = load_checkpoint(self.run_dir, fmt=FORMAT)
+        self.agent.load_state_dict(state["agent"])
+        self.agent.load_optimizer_state(state["optimizers"])
+        self.agent.updates = int(state["updates"])
+        self.env_steps, self.episodes = int(state["env_steps"]), int(state["episodes"])
+        self.pretrained = True
+        set_rng_state(state["rng"])
+        episodes_dir = self.run_dir / "episodes"
+        if episodes_dir.exists() and any(episodes_dir.glob("*.npz")):
+            self.policy.load_dir(episodes_dir)
+
+    def save(self) -> Path:
+        return save_checkpoint(
+            self.run_dir,
+            {
+                "config": self.cfg.to_yaml(),
+                "agent": self.agent.state_dict(),
+                "optimizers": self.agent.optimizer_state(),
+                "updates": self.agent.updates,
+                "env_steps": self.env_steps,
+                "episodes": self.episodes,
+                "action_dim": self.agent.action_dim,
+                "rng": rng_state(),
+            },
+            fmt=FORMAT,
+        )
+
+    # -- Algorithm 1 ---------------------------------------------------------------------
+    def update(self) -> dict[str, float]:
+        t = self.cfg.train
+        model_batch = union_sample([self.expert, self.policy], t.batch, t.length, self.rng)
+        expert_batch = self.expert.sample(t.batch, t.length)
+        return self.agent.update(model_batch, expert_batch)
+
+    def train(self, logger: Any | None = None) -> dict[str, Any]:
+        cfg, t = self.cfg, self.cfg.train
+        metrics: dict[str, float] = {}
+        if not self.pretrained:
+            for _ in range(t.pretrain):
+                metrics = self.update()
+            self.pretrained = True
+        since_train, since_eval = 0, t.eval_every  # evaluate first, like the authors' loop
+        while self.env_steps < t.total_steps:
+            if since_eval >= t.eval_every:
+                seeds = [10_000 + self.episodes * t.eval_episodes + k for k in range(t.eval_episodes)]
+                returns = [run_episode(self.env, self.agent, cfg, 0.0, seed=s)[1] for s in seeds]
+                self.last_eval = float(np.mean(returns))
+                since_eval = 0
+            episode, ret, steps = run_episode(self.env, self.agent, cfg, t.expl_amount, seed=self.episodes)
+            write_episode(self.run_dir / "episodes", episode)
+            self.policy.add(episode)
+            self.env_steps += steps
+            self.episodes += 1
+            since_train += steps
+            since_eval += steps
+            t0 = time.perf_counter()
+            while since_train >= t.train_every:
+                for _ in range(t.train_steps):
+                    metrics = self.update()
+                since_train -= t.train_every
+            row = {
+                "iteration": self.episodes,
+                "env_steps": self.env_steps,
+                "episodes": self.episodes,
+                "train_return": ret,
+                "eval_return": self.last_eval,
+                "updates": self.agent.updates,
+                "update_s": time.perf_counter() - t0,
+                **metrics,
+            }
+            if logger is not None:
+                logger.log(row)
+            log.info("%s", {k: v for k, v in row.items() if v is not None})
+            self.save()
+        return {"env_steps": self.env_steps, "episodes": self.episodes, "eval_return": self.last_eval}

@@ -1,0 +1,125 @@
+"""Sequence replay of agent and expert episodes stored as one ``.npz`` per episode.
+
+File format (shared with the demonstration writers): ``image`` uint8 (T+1, H, W, 3) or
+(T+1, H, W), ``action`` float32 (T+1, A) with row 0 zero (``action[t]`` led to ``image[t]``),
+``reward`` float32 (T+1) with row 0 = 0, ``discount`` float32 (T+1) with row 0 = 1, optional
+``state`` float32 (T+1, S). Actions are in [-1, 1]. Files are read and written by
+training/demos/episodes.py (the one implementation of the format); this module keeps them in
+memory and samples windows. Images of another size are resized on load (INTER_AREA), so
+64x64 demonstrations can feed a 32x32 CPU preset.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.demos.episodes import episode_paths, read_episode
+
+log = logging.getLogger(__name__)
+
+Episode = dict[str, np.ndarray]
+REQUIRED = ("image", "action", "reward", "discount")
+
+
+class EpisodeFormatError(ValueError):
+    """An episode does not fit this model (channels, action range); the message names it."""
+
+
+def fit_images(images: np.ndarray, size: int) -> np.ndarray:
+    """(N, H, W, C) uint8 -> (N, size, size, C): INTER_AREA resize when the size differs."""
+    if images.shape[1:3] == (size, size):
+        return np.ascontiguousarray(images)
+    import cv2
+
+    out = np.stack([cv2.resize(im, (size, size), interpolation=cv2.INTER_AREA) for im in images])
+    return out.reshape(*out.shape[:3], images.shape[-1])
+
+
+def normalise_episode(ep: dict[str, Any], image_size: int, channels: int, where: str = "episode") -> Episode:
+    """Check an episode against the format and bring its images to (T+1, size, size, channels)."""
+    for key in REQUIRED:
+        if key not in ep:
+            raise EpisodeFormatError(f"{where}: missing key {key!r} (has {sorted(ep)})")
+    image = np.asarray(ep["image"])
+    if image.dtype != np.uint8:
+        raise EpisodeFormatError(f"{where}: 'image' must be uint8, got {image.dtype}")
+    if image.ndim == 3:
+        image = image[..., None]
+    if image.ndim != 4 or image.shape[-1] not in (1, 3):
+        raise EpisodeFormatError(f"{where}: 'image' must be (T+1, H, W[, 1|3]), got {image.shape}")
+    if image.shape[-1] != channels:
+        raise EpisodeFormatError(f"{where}: images have {image.shape[-1]} channel(s), the model {channels}")
+    n = image.shape[0]
+    action = np.asarray(ep["action"], np.float32)
+    if action.ndim != 2 or action.shape[0] != n:
+        raise EpisodeFormatError(f"{where}: 'action' must be ({n}, A), got {action.shape}")
+    if not np.all(np.isfinite(action)) or np.abs(action).max(initial=0.0) > 1.0 + 1e-5:
+        raise EpisodeFormatError(f"{where}: actions must be finite and normalised to [-1, 1]")
+    out: Episode = {"action": action}
+    for key in ("reward", "discount"):
+        value = np.asarray(ep[key], np.float32)
+        if value.shape != (n,):
+            raise EpisodeFormatError(f"{where}: {key!r} must be ({n},), got {value.shape}")
+        out[key] = value
+    out["image"] = fit_images(image, image_size)
+    if "state" in ep:
+        out["state"] = np.asarray(ep["state"], np.float32)
+    return out
+
+
+class SequenceReplay:
+    """Episodes in memory; uniform episode then uniform window, as the authors sample."""
+
+    def __init__(self, image_size: int, channels: int, seed: int = 0) -> None:
+        self.image_size, self.channels = image_size, channels
+        self.episodes: list[Episode] = []
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.episodes)
+
+    @property
+    def steps(self) -> int:
+        return sum(len(ep["action"]) - 1 for ep in self.episodes)
+
+    def add(self, episode: dict[str, Any]) -> None:
+        self.episodes.append(normalise_episode(episode, self.image_size, self.channels))
+
+    def load_dir(self, directory: Path | str) -> int:
+        """Load every ``*.npz`` under ``directory``; returns how many episodes were added."""
+        files = episode_paths(directory)
+        if not files:
+            raise FileNotFoundError(f"no episode files (*.npz) in {directory}")
+        for f in files:
+            self.episodes.append(normalise_episode(read_episode(f), self.image_size, self.channels, str(f)))
+        return len(files)
+
+    def sample(self, batch: int, length: int) -> dict[str, np.ndarray]:
+        """(batch, length, ...) windows; episodes shorter than ``length`` are never chosen."""
+        usable = [ep for ep in self.episodes if len(ep["action"]) >= length]
+        if not usable:
+            raise ValueError(f"no episode has {length} steps (have {len(self.episodes)} episodes)")
+        picks = self.rng.integers(0, len(usable), batch)
+        out: dict[str, list[np.ndarray]] = {k: [] for k in REQUIRED}
+        for i in picks:
+            ep = usable[i]
+            start = int(self.rng.integers(0, len(ep["action"]) - length + 1))
+            for k in REQUIRED:
+                out[k].append(ep[k][start : start + length])
+        return {k: np.stack(v) for k, v in out.items()}
+
+
+def union_sample(
+    replays: list[SequenceReplay], batch: int, length: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Sample from the union B_E ∪ B_π: each window comes from a source in proportion to its episodes."""
+    counts = np.array([len(r) for r in replays], dtype=float)
+    if counts.sum() == 0:
+        raise ValueError("all replay buffers are empty")
+    per = rng.multinomial(batch, counts / counts.sum())
+    parts = [r.sample(int(n), length) for r, n in zip(replays, per, strict=True) if n > 0]
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
