@@ -17,15 +17,14 @@ import json
 from typing import Any
 
 import numpy as np
-import rclpy
 import yaml
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Float32MultiArray, Int64MultiArray, String
 
 from asymlearn_ros import batch_protocol as bp
+from asymlearn_ros.node_main import run_node
 from asymlearn_ros.ros_image import to_image_msg
 from sim_bridges import registry
 from sim_bridges.api import IMAGE
@@ -149,15 +148,7 @@ class BatchBridgeNode(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = BatchBridgeNode()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(BatchBridgeNode, "batch bridge", args)
 
 
 if __name__ == "__main__":

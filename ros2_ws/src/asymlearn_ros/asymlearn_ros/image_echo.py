@@ -3,10 +3,10 @@ and the smallest real node the setup command uses to prove ROS 2 works end to en
 
 from __future__ import annotations
 
-import rclpy
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from sensor_msgs.msg import Image
+
+from asymlearn_ros.node_main import run_node
 
 
 class ImageEcho(Node):
@@ -22,15 +22,7 @@ class ImageEcho(Node):
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = ImageEcho()
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(ImageEcho, "image echo", args)
 
 
 if __name__ == "__main__":

@@ -63,12 +63,10 @@ import json
 from typing import Any
 
 import numpy as np
-import rclpy
 import yaml
 from builtin_interfaces.msg import Time
 from nav_msgs.msg import Odometry
 from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image, JointState
@@ -78,6 +76,7 @@ from std_srvs.srv import Trigger
 from asymlearn_ros.action_messages import VEHICLE_CONTROL, decode_action, message_class, parse_mapping
 from asymlearn_ros.carla_topics import carla_topics, odometry_message
 from asymlearn_ros.joint_commands import JOINT_COMMAND_CLASSES, joint_state_message, targets_from_message
+from asymlearn_ros.node_main import run_node
 from asymlearn_ros.ros_image import camera_info_for, to_image_msg
 from sim_bridges import registry
 from sim_bridges.api import IMAGE, PARTIAL_STATE, STATE
@@ -486,23 +485,7 @@ def _labelled_array(values: np.ndarray, label: str) -> Float32MultiArray:
 
 
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    try:
-        node = SimBridgeNode()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        rclpy.try_shutdown()
-        return
-    except Exception as exc:  # no server, no device, bad parameters: one clear line, exit 1
-        rclpy.logging.get_logger("sim_bridge").fatal(f"sim bridge failed to start: {exc}")
-        rclpy.try_shutdown()
-        raise SystemExit(1) from None
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    run_node(SimBridgeNode, "sim bridge", args)
 
 
 if __name__ == "__main__":
