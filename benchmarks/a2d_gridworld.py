@@ -269,6 +269,18 @@ def plot(runs: list[dict[str, Any]], envs: list[str], methods: list[str], out_di
     return paths
 
 
+def run_complete(run_dir: Path, steps: list[float]) -> bool:
+    """Whether the run logged its last iteration (an interrupted run resumes when started again)."""
+    import yaml
+
+    cfg_path = run_dir / "config.yaml"
+    if not steps or not cfg_path.exists():
+        return False
+    cfg = yaml.safe_load(cfg_path.read_text())
+    per_iter = int(cfg["num_envs"]) * int(cfg["rollout_steps"])
+    return steps[-1] >= math.ceil(int(cfg["total_steps"]) / per_iter) * per_iter
+
+
 def collect_run(method: str, env: str, seed: int, run_dir: Path, wall: float | None) -> dict[str, Any]:
     prog = read_progress(run_dir)
     steps = prog.get("env_steps", [])
@@ -287,6 +299,7 @@ def collect_run(method: str, env: str, seed: int, run_dir: Path, wall: float | N
         "beta": prog.get("beta", []),
         "optimum": target,
         "steps_to_optimum": steps_to(steps, det, target),
+        "complete": run_complete(run_dir, steps),
         "wall_time_s": train_wall,
         "process_wall_time_s": wall,
     }
@@ -349,7 +362,10 @@ def main(argv: list[str] | None = None) -> int:
         run_dir = runs_root / preset_for(method, env) / f"seed{seed}"
         r = collect_run(method, env, seed, run_dir, walls.get((env, method, seed)))
         if method in methods and r["env_steps"]:
-            runs.append(r)
+            if r["complete"]:
+                runs.append(r)
+            else:
+                print(f"[{NAME}] {run_dir} is unfinished: left out (run the benchmark again to finish it)")
     table = summarise(runs)
     print_table(table)
     out_dir = Path(args.out_dir)

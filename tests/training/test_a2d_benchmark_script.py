@@ -9,9 +9,10 @@ from pathlib import Path
 from benchmarks import a2d_gridworld as bench
 
 
-def _fake_run(root: Path, preset: str, seed: int, det: list[float]) -> None:
+def _fake_run(root: Path, preset: str, seed: int, det: list[float], iterations: int = 4) -> None:
     run = root / preset / f"seed{seed}"
     run.mkdir(parents=True)
+    (run / "config.yaml").write_text(f"total_steps: {2048 * iterations}\nnum_envs: 32\nrollout_steps: 64\n")
     with open(run / "progress.csv", "w", newline="") as f:
         w = csv.DictWriter(
             f,
@@ -47,12 +48,14 @@ def test_plot_only_writes_json_and_pngs(tmp_path: Path) -> None:
             root, "a2d_image_tiger_door", seed, [-200, -50, 2, 2] if seed < 2 else [-200, -200, -54, -54]
         )
         _fake_run(root, "rl_mdp_tiger_door", seed, [-200, 6, 6, 6])
+    # An interrupted run (2 of 5 iterations) is left out, not reported as if it had ended.
+    _fake_run(root, "a2d_image_tiger_door", 3, [-200, -50], iterations=5)
     out = tmp_path / "out"
     rc = bench.main(
         [
             "--plot-only",
             "--seeds",
-            "3",
+            "4",
             "--methods",
             "rl_mdp,a2d_image",
             "--envs",
@@ -67,6 +70,7 @@ def test_plot_only_writes_json_and_pngs(tmp_path: Path) -> None:
     data = json.loads((out / "a2d_gridworld.json").read_text())
     row = data["summary"]["a2d_image/tiger_door"]
     assert row["reached"] == "2/3" and row["steps_to_optimum"] == [6144, 6144, None]
+    assert row["seeds"] == [0, 1, 2]
     assert data["summary"]["rl_mdp/tiger_door"]["median_steps_to_optimum"] == 4096
     for name in ("a2d_gridworld_reward.png", "a2d_gridworld_reward_det.png", "a2d_gridworld_divergence.png"):
         assert (out / name).stat().st_size > 1000
