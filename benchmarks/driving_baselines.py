@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +44,8 @@ def evaluate(
     from sim_bridges.driving.env import OccludedPedestrianEnv
 
     env = OccludedPedestrianEnv(render_images=render)
-    returns, child_flags, child_hits, collisions, invasions, fractions, successes, lengths = (
-        [] for _ in range(8)
-    )
+    returns: list[float] = []
+    final_infos: list[dict[str, Any]] = []
     try:
         for i in range(episodes):
             obs, info = env.reset(seed=seed + i)
@@ -56,30 +55,39 @@ def evaluate(
                 total += reward
                 done = terminated or truncated
             returns.append(total)
-            child_flags.append(info["child_present"])
-            child_hits.append(info["child_collision"])
-            collisions.append(info["collision"])
-            invasions.append(info["lane_invasion"])
-            fractions.append(info["waypoint_fraction"])
-            successes.append(info["success"])
-            lengths.append(info["t"])
+            final_infos.append(info)
     finally:
         env.close()
-    r, child = np.asarray(returns), np.asarray(child_flags)
-    hits = np.asarray(child_hits)
+    return summarize_episodes(returns, final_infos)
+
+
+def summarize_episodes(returns: Sequence[float], final_infos: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The scenario's metrics from each episode's return and the ``info`` of its last step.
+
+    Child collisions are a share of the episodes that had a child (the paper's metric);
+    waypoints are the mean fraction of the route's waypoints reached.
+    """
+    if len(returns) != len(final_infos) or not returns:
+        raise ValueError(
+            f"need one final info per episode, got {len(returns)} returns and {len(final_infos)} infos"
+        )
+    r = np.asarray(returns, np.float64)
+    field = lambda key: np.asarray([info[key] for info in final_infos])
+    child, hits = field("child_present").astype(bool), field("child_collision").astype(bool)
+    lengths = field("t")
     return {
-        "episodes": episodes,
+        "episodes": len(r),
         "child_episodes": int(child.sum()),
         "mean_return": float(r.mean()),
         "median_return": float(np.median(r)),
         "stderr_return": float(r.std(ddof=1) / np.sqrt(len(r))) if len(r) > 1 else 0.0,
         "mean_return_child": float(r[child].mean()) if child.any() else float("nan"),
         "mean_return_no_child": float(r[~child].mean()) if (~child).any() else float("nan"),
-        "waypoints_pct": 100.0 * float(np.mean(fractions)),
-        "success_pct": 100.0 * float(np.mean(successes)),
+        "waypoints_pct": 100.0 * float(np.mean(field("waypoint_fraction"))),
+        "success_pct": 100.0 * float(np.mean(field("success"))),
         "child_collision_pct": 100.0 * float(hits[child].mean()) if child.any() else float("nan"),
-        "collision_pct": 100.0 * float(np.mean(collisions)),
-        "lane_invasion_pct": 100.0 * float(np.mean(invasions)),
+        "collision_pct": 100.0 * float(np.mean(field("collision"))),
+        "lane_invasion_pct": 100.0 * float(np.mean(field("lane_invasion"))),
         "mean_steps": float(np.mean(lengths)),
         "max_steps": int(np.max(lengths)),
     }

@@ -22,6 +22,11 @@ Why these shapes:
 * Policies return raw outputs: logits (discrete) or the Gaussian mean (continuous); the
   distribution is built by :meth:`PolicyNet.distribution`, so export needs no torch.distributions.
 * Continuous policies use a diagonal Gaussian with a state-independent log-std parameter.
+* State networks can take a fixed affine input normalisation ``(x - offset) / scale``. The
+  gridworld states are one-hot, but the driving state is in metres and m/s (values up to
+  50), which saturates the tanh units of a √2-gain MLP. It is fixed (from the scenario's known
+  ranges, in the preset) rather than a running filter, so a resumed run and the exported
+  ONNX graph see exactly the same function.
 """
 
 from __future__ import annotations
@@ -114,6 +119,32 @@ class PolicyNet(nn.Module):
         return self.distribution(self(x))
 
 
+class InputNorm(nn.Module):
+    """Fixed ``(x - offset) / scale`` on float32 (N, D) inputs; the identity when neither is given."""
+
+    def __init__(
+        self, dim: int, offset: Sequence[float] | None = None, scale: Sequence[float] | None = None
+    ) -> None:
+        super().__init__()
+        self.enabled = offset is not None or scale is not None
+        if not self.enabled:
+            return
+        off = torch.zeros(dim) if offset is None else torch.as_tensor(offset, dtype=torch.float32)
+        sc = torch.ones(dim) if scale is None else torch.as_tensor(scale, dtype=torch.float32)
+        if off.shape != (dim,) or sc.shape != (dim,):
+            raise ValueError(
+                f"input normalisation needs {dim} offsets and scales, got {off.numel()} and {sc.numel()}"
+            )
+        if bool((sc <= 0).any()):
+            raise ValueError("input normalisation scales must be positive")
+        self.register_buffer("offset", off)
+        self.register_buffer("scale", sc)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(torch.float32)
+        return (x - self.offset) / self.scale if self.enabled else x
+
+
 class StatePolicy(PolicyNet):
     """tanh MLP policy on a float32 (N, D) state -> (N, A) logits or Gaussian mean."""
 
@@ -126,14 +157,17 @@ class StatePolicy(PolicyNet):
         discrete: bool,
         hidden: Sequence[int] = (64, 64),
         init_log_std: float = 0.0,
+        input_offset: Sequence[float] | None = None,
+        input_scale: Sequence[float] | None = None,
     ) -> None:
         super().__init__()
         self.state_dim = int(state_dim)
+        self.norm = InputNorm(self.state_dim, input_offset, input_scale)
         self.body = mlp(state_dim, hidden, action_size, 0.01)
         self._init_head(discrete, action_size, init_log_std)
 
     def forward(self, state: torch.Tensor) -> torch.Tensor:
-        return self.body(state.to(torch.float32))
+        return self.body(self.norm(state))
 
 
 class ImagePolicy(PolicyNet):
@@ -197,13 +231,21 @@ class PreEncPolicy(PolicyNet):
 class StateValue(nn.Module):
     """tanh MLP value on a float32 state; ``scale`` multiplies the output (returns are ~100s)."""
 
-    def __init__(self, state_dim: int, hidden: Sequence[int] = (64, 64), scale: float = 1.0) -> None:
+    def __init__(
+        self,
+        state_dim: int,
+        hidden: Sequence[int] = (64, 64),
+        scale: float = 1.0,
+        input_offset: Sequence[float] | None = None,
+        input_scale: Sequence[float] | None = None,
+    ) -> None:
         super().__init__()
+        self.norm = InputNorm(int(state_dim), input_offset, input_scale)
         self.body = mlp(state_dim, hidden, 1, 0.01)
         self.scale = float(scale)
 
     def forward(self, state: torch.Tensor) -> torch.Tensor:
-        return self.body(state.to(torch.float32)).squeeze(-1) * self.scale
+        return self.body(self.norm(state)).squeeze(-1) * self.scale
 
 
 class ImageValue(nn.Module):

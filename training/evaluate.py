@@ -7,6 +7,8 @@ divergence estimate: the expected KL(π_θ(·|s) ‖ π_ψ(·|o)) over the state
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch.distributions import kl_divergence
@@ -24,8 +26,14 @@ def run_episodes(
     frame_window: int = 1,
     record_keys: tuple[str, ...] = (),
     max_steps: int | None = None,
+    final_infos: list[dict[str, Any] | None] | None = None,
 ) -> tuple[np.ndarray, dict[str, torch.Tensor]]:
-    """Returns per-copy episode returns (first episode of each copy) and the inputs recorded on the way."""
+    """Returns per-copy episode returns (first episode of each copy) and the inputs recorded on the way.
+
+    ``final_infos``, when given, is filled with each copy's ``info`` at the end of that first
+    episode (``None`` for a copy that did not finish, or an env without per-copy infos): the
+    scenario's own outcome flags (collisions, waypoints) live there, not in the return.
+    """
     n = env.num_envs
     keys = tuple(dict.fromkeys((actor.key, *record_keys)))
     horizon = int(getattr(env.info, "horizon", 1000) or 1000)
@@ -41,15 +49,21 @@ def run_episodes(
     low = np.asarray(env.info.action_low, np.float32) if env.info.action_low else None
     high = np.asarray(env.info.action_high, np.float32) if env.info.action_high else None
     discrete = actor.policy.discrete
+    if final_infos is not None:
+        final_infos[:] = [None] * n
     for _ in range(max_steps):
         inp = to_inputs(obs, window, keys)
         act_idx = torch.from_numpy(np.flatnonzero(active))
         for k in record_keys:
             recorded[k].append(inp[k][act_idx])
         a = sample_actions(actor, inp, gen, deterministic)
-        obs, reward, term, trunc, _ = env.step(env_actions(a, discrete, low, high))
+        obs, reward, term, trunc, info = env.step(env_actions(a, discrete, low, high))
         done = np.asarray(term, bool) | np.asarray(trunc, bool)
         returns += np.where(active, np.asarray(reward, np.float64), 0.0)
+        per_env = info.get("per_env") if isinstance(info, dict) else None
+        if final_infos is not None and per_env is not None:
+            for i in np.flatnonzero(active & done):
+                final_infos[i] = per_env[i]
         active &= ~done
         if window is not None:
             window.push(obs[IMAGE], done)

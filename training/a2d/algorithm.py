@@ -55,7 +55,8 @@ Baselines reuse the same machinery (``method``):
   state, RL on images, RL (Asym) with image policy and state critic, RL (Compact).
 * ``a2d``: expert on state, trainee on ``trainee_input`` (image → A2D (Image), partial_state →
   A2D (Compact)).
-* ``ail``: asymmetric DAgger from a fixed expert (an RL (MDP) checkpoint): β=1 on the first
+* ``ail``: asymmetric DAgger from a fixed expert (an RL (MDP) checkpoint, or a hand-coded
+  controller via ``expert_script`` as in the paper's driving experiment): β=1 on the first
   iteration, then 0; only the projection step.
 * ``preenc``: an image encoder regressed to the state on expert rollouts, frozen, then RL of
   an MLP head with an asymmetric (state) critic.
@@ -72,6 +73,7 @@ import torch.nn as nn
 from torch.distributions import Categorical, Distribution, Independent, Normal, kl_divergence
 
 from policies.networks import ImagePolicy, ImageValue, PolicyNet, PreEncPolicy, StatePolicy, StateValue
+from policies.scripted import ScriptedPolicy
 from training.a2d.losses import beta_at, gae, importance_weight, mixture_value, normalize, value_loss
 from training.a2d.ppo import ppo_step
 from training.a2d.replay import ReplayBuffer, augment_images
@@ -142,7 +144,9 @@ class A2DTrainer:
                 n.features,
                 log_std,
             )
-        return StatePolicy(self._dim(key), self.action_size, self.discrete, n.hidden, log_std)
+        return StatePolicy(
+            self._dim(key), self.action_size, self.discrete, n.hidden, log_std, *self._input_norm(key)
+        )
 
     def _value(self, key: str) -> nn.Module:
         n = self.cfg.network
@@ -150,7 +154,14 @@ class A2DTrainer:
             return ImageValue(
                 self.info.image_shape, self.frame_window, n.image_hidden, n.features, n.value_scale
             )
-        return StateValue(self._dim(key), n.hidden, n.value_scale)
+        return StateValue(self._dim(key), n.hidden, n.value_scale, *self._input_norm(key))
+
+    def _input_norm(self, key: str) -> tuple[list[float] | None, list[float] | None]:
+        """The fixed (offset, scale) for the privileged state, if the preset gives one."""
+        n = self.cfg.network
+        if key != STATE:
+            return None, None
+        return n.get("state_offset"), n.get("state_scale")
 
     def _dim(self, key: str) -> int:
         if key == STATE:
@@ -183,8 +194,15 @@ class A2DTrainer:
         else:
             self.nets["actor"] = self._policy(self.actor_key)
         if m in ("ail", "preenc"):
-            # The fixed expert (from an RL (MDP) checkpoint); it never trains.
-            self.nets["expert"] = self._policy(STATE)
+            # The fixed expert (an RL (MDP) checkpoint or a hand-coded controller); it never trains.
+            if c.get("expert_script"):
+                if self.discrete:
+                    raise ValueError("expert_script needs a continuous-action environment")
+                self.nets["expert"] = ScriptedPolicy(
+                    c.expert_script, self._dim(STATE), self.action_size, float(c.expert_script_log_std)
+                )
+            else:
+                self.nets["expert"] = self._policy(STATE)
             if expert_state is not None:
                 self.nets["expert"].load_state_dict(expert_state)
             for p in self.nets["expert"].parameters():
