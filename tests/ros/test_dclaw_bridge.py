@@ -75,7 +75,9 @@ def test_joint_states_and_targets_move_the_simulated_claw(claw_bridge, probe) ->
     first = states[0]
     assert list(first.name) == list(JOINT_NAMES)
     assert len(first.position) == len(first.velocity) == 9
-    np.testing.assert_allclose(first.position, RESET_POSE, atol=0.02)
+    # Held at the reset pose by the position servos; under gravity the middle joints settle
+    # ~0.03 rad low (measured 0.032), and a late subscriber's first state is already settled.
+    np.testing.assert_allclose(first.position, RESET_POSE, atol=0.05)
     assert (images[0].height, images[0].width, images[0].encoding) == (32, 32, "rgb8")
     # The JointState of a step carries the image's simulation stamp (pair them by stamp: the two
     # subscriptions may have matched at different steps).

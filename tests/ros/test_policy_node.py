@@ -186,7 +186,11 @@ def test_watchdog_publishes_the_safe_action_and_diagnostics_report(ros_env, prob
         for key in ("inference_mean_ms", "inference_p99_ms", "rate_hz", "frames_dropped", "provider"):
             assert key in report, report
         assert report["provider"] == "CPUExecutionProvider"
-        assert diagnostics[-1].status[0].message == "no images (watchdog)"
+        # A late image (DDS under load) may bring the status back to "running" before the next
+        # report; the watchdog then fires again, so a watchdog report must still follow.
+        assert probe.spin_until(lambda: diagnostics[-1].status[0].message == "no images (watchdog)", 3.0), (
+            diagnostics[-1].status[0].message
+        )
     finally:
         node.stop()
 
