@@ -151,6 +151,9 @@ class VMAILAgent(nn.Module):
         metrics["actor_grad_norm"] = self._step("actor", None, list(grads))
         metrics["value_grad_norm"] = self._step("value", value_loss)
         metrics.update(bm, actor_loss=actor_loss.detach(), value_loss=value_loss.detach())
+        with torch.no_grad():  # saturation/collapse diagnostics: pre-tanh std, mean |action|
+            metrics["actor_std"] = self.actor.dist_params(feats[0])[1].mean()
+            metrics["action_abs"] = acts.float().abs().mean()
         lap("behavior")
         self.updates += 1
         return {k: float(v) for k, v in metrics.items()}
