@@ -141,8 +141,11 @@ def _export_proto(
                 inputs,
                 input_names=input_names,
                 output_names=output_names,
-                # the wrapper's signature is (obs, *states): states bind as one tuple
-                dynamic_shapes=({0: batch}, tuple({0: batch} for _ in inputs[1:])),
+                # The wrapper's signature is (obs, *states): recurrent states bind as one tuple,
+                # and a stateless policy has no second entry at all.
+                dynamic_shapes=({0: batch}, tuple({0: batch} for _ in inputs[1:]))
+                if len(inputs) > 1
+                else ({0: batch},),
                 dynamo=True,
                 external_data=False,
                 verbose=False,
