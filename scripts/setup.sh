@@ -45,7 +45,7 @@ stamp_want=$(cat constraints.txt pyproject.toml <(echo "gpu=$GPU") | sha256sum |
 stamp_have=$(cat .venv/.asymlearn-stamp 2>/dev/null || true)
 if [ "$stamp_want" != "$stamp_have" ]; then
   say "installing Python packages (pinned by constraints.txt; ~1-2 min from a cold cache)"
-  log=$(mktemp /tmp/asymlearn-pip.XXXXXX)
+  log=.venv/pip-install.log  # kept next to the venv it describes; overwritten by the next install
   .venv/bin/python -m pip install -q "pip==26.3" >"$log" 2>&1 || { cat "$log"; exit 1; }
   extras="cpu,ros,carla,hardware,dev"
   if [ "$GPU" = 1 ]; then

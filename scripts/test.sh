@@ -7,7 +7,11 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # shellcheck disable=SC1091
 . scripts/env.sh
-export ROS_LOG_DIR=${ROS_LOG_DIR:-$(mktemp -d /tmp/asymlearn-roslog.XXXXXX)}
+# ROS node logs of the last run (runs/ is git-ignored); replaced on every run, not piled up in /tmp.
+if [ -z "${ROS_LOG_DIR:-}" ]; then
+  export ROS_LOG_DIR=$PWD/runs/test_ros_log
+  rm -rf "$ROS_LOG_DIR" && mkdir -p "$ROS_LOG_DIR"
+fi
 started=$(date +%s)
 
 echo "== ruff"
