@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.a2d_gridworld import ROOT, read_progress, run_one
-from benchmarks.common import RESULTS_DIR, write_json
+from benchmarks.common import RESULTS_DIR, parse_method_counts, write_json
 from benchmarks.driving_baselines import summarize_episodes
 
 NAME = "a2d_driving"
@@ -247,8 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         if m not in METHODS:
             parser.error(f"unknown method {m!r}; choose from {METHODS}")
     methods.sort(key=METHODS.index)
-    seeds_for = _per_method(args.seeds_for, parser, "--seeds-for")
-    steps_for = _per_method(args.steps_for, parser, "--steps-for")
+    seeds_for = parse_method_counts(args.seeds_for, METHODS, parser, "--seeds-for")
+    steps_for = parse_method_counts(args.steps_for, METHODS, parser, "--steps-for")
     runs_root = Path(args.runs_root)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     plan = [(m, s) for m in methods for s in seeds[: seeds_for.get(m, len(seeds))]]
@@ -279,17 +279,6 @@ def main(argv: list[str] | None = None) -> int:
     plot(runs, table, path.with_suffix(".png"))
     print(f"wrote {path} and {path.with_suffix('.png').name}")
     return 0
-
-
-def _per_method(text: str, parser: argparse.ArgumentParser, flag: str) -> dict[str, int]:
-    """``a2d=3,ail=1`` -> {"a2d": 3, "ail": 1}, with the same checks as the gridworld benchmark."""
-    counts: dict[str, int] = {}
-    for item in filter(None, text.split(",")):
-        name, _, value = item.partition("=")
-        if name not in METHODS or not value.isdigit():
-            parser.error(f"{flag}: expected METHOD=N with METHOD in {METHODS}, got {item!r}")
-        counts[name] = int(value)
-    return counts
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import RESULTS_DIR, write_json
+from benchmarks.common import RESULTS_DIR, parse_method_counts, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "a2d_gridworld"
@@ -105,16 +105,6 @@ def run_one(
         print(proc.stdout[-2000:], proc.stderr[-4000:], sep="\n", file=sys.stderr)
         raise RuntimeError(f"training {preset} seed {seed} failed (exit {proc.returncode})")
     return run_dir, time.perf_counter() - t0
-
-
-def parse_seed_counts(text: str, parser: argparse.ArgumentParser) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for item in filter(None, text.split(",")):
-        name, _, value = item.partition("=")
-        if name not in METHODS or not value.isdigit():
-            parser.error(f"--seeds-for: expected METHOD=N with METHOD in {METHODS}, got {item!r}")
-        counts[name] = int(value)
-    return counts
 
 
 def run_parallel(
@@ -340,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     runs_root = Path(args.runs_root)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    seeds_for = parse_seed_counts(args.seeds_for, parser)
+    seeds_for = parse_method_counts(args.seeds_for, METHODS, parser, "--seeds-for")
     plan = [
         (env, method, seed)
         for env in envs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 import subprocess
@@ -18,7 +19,10 @@ def machine_facts() -> dict[str, Any]:
 
     try:
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False,
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
             cwd=Path(__file__).resolve().parent,
         ).stdout.strip()
     except OSError:
@@ -39,3 +43,16 @@ def write_json(name: str, results: dict[str, Any], out_dir: Path = RESULTS_DIR) 
     payload = {"benchmark": name, "machine": machine_facts(), **results}
     path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
     return path
+
+
+def parse_method_counts(
+    text: str, methods: list[str], parser: argparse.ArgumentParser, flag: str
+) -> dict[str, int]:
+    """``a2d=3,ail=1`` -> {"a2d": 3, "ail": 1}; a bad item is a usage error naming ``flag``."""
+    counts: dict[str, int] = {}
+    for item in filter(None, text.split(",")):
+        name, _, value = item.partition("=")
+        if name not in methods or not value.isdigit():
+            parser.error(f"{flag}: expected METHOD=N with METHOD in {methods}, got {item!r}")
+        counts[name] = int(value)
+    return counts

@@ -23,5 +23,3 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     module = importlib.import_module(f"benchmarks.{args.name}")
     return int(module.main(args.rest) or 0)
-
-
