@@ -29,40 +29,21 @@ from typing import Any
 
 import numpy as np
 
-from sim_bridges.api import IMAGE, PARTIAL_STATE, STATE, EnvInfo, Obs, action_space_for, observation_space_for
+from sim_bridges.api import IMAGE, PARTIAL_STATE, STATE, Obs, action_space_for, observation_space_for
 from sim_bridges.carla import geometry
 from sim_bridges.carla.connection import DEFAULT_PORT, CarlaConnectionError, connect, server_hint
 from sim_bridges.carla.image import bgra_to_mono
 from sim_bridges.driving import episode
 from sim_bridges.driving.config import DEFAULT_SCENARIO, DEFAULT_VEHICLE, ScenarioConfig
-from sim_bridges.driving.env import ACTION_NAMES, REFERENCE_RETURNS, action_cost, pid_agreement_bonus
+from sim_bridges.driving.env import action_cost, pid_agreement_bonus, scenario_info
 from sim_bridges.driving.expert import expert_action
-from sim_bridges.driving.observations import DISTANCE_CAP, PARTIAL_STATE_NAMES, STATE_NAMES
+from sim_bridges.driving.observations import DISTANCE_CAP
 from sim_bridges.driving.pedestrian import child_visible, make_child
 from sim_bridges.driving.world import CAMERA_FORWARD, CAMERA_HEIGHT, CAMERA_PITCH_DEG
 
 ENV_NAME = "carla_occluded_pedestrian"
 SENSOR_TIMEOUT_S = 5.0
 SETTLE_TICKS = 3  # physics settles the spawned vehicles before the ego gets its start speed
-
-
-def scenario_info(cfg: ScenarioConfig, image_width: int, image_height: int, name: str = ENV_NAME) -> EnvInfo:
-    """The embedded scenario's EnvInfo under another name (same layouts, actions, rate, horizon)."""
-    return EnvInfo(
-        name=name,
-        image_encoding="mono8",
-        image_shape=(image_height, image_width, 1),
-        state_dim=len(STATE_NAMES),
-        partial_state_dim=len(PARTIAL_STATE_NAMES),
-        discrete_actions=None,
-        action_dim=2,
-        action_low=(-1.0, -1.0),
-        action_high=(1.0, 1.0),
-        action_names=ACTION_NAMES,
-        control_rate_hz=cfg.control_hz,
-        horizon=cfg.horizon,
-        reference_returns=dict(REFERENCE_RETURNS),
-    )
 
 
 def horizontal_fov_deg(fovy_deg: float, width: int, height: int) -> float:
@@ -96,7 +77,7 @@ class CarlaOccludedPedestrianEnv:
         self.cfg = replace(cfg, **config_overrides) if config_overrides else cfg
         self.vehicle = DEFAULT_VEHICLE
         self.host, self.port, self.tm_port = host, port, tm_port
-        self.info = scenario_info(self.cfg, image_width, image_height)
+        self.info = scenario_info(self.cfg, image_width, image_height, ENV_NAME)
         self.observation_space = observation_space_for(self.info)
         self.action_space = action_space_for(self.info)
         self._image_hw = (image_height, image_width)

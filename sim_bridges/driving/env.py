@@ -61,6 +61,25 @@ REFERENCE_RETURNS: dict[str, float] = {
 }
 
 
+def scenario_info(cfg: ScenarioConfig, image_width: int, image_height: int, name: str) -> EnvInfo:
+    """The scenario's EnvInfo; the CARLA backend shares it so the same policies run on both."""
+    return EnvInfo(
+        name=name,
+        image_encoding="mono8",
+        image_shape=(image_height, image_width, 1),
+        state_dim=len(STATE_NAMES),
+        partial_state_dim=len(PARTIAL_STATE_NAMES),
+        discrete_actions=None,
+        action_dim=2,
+        action_low=(-1.0, -1.0),
+        action_high=(1.0, 1.0),
+        action_names=ACTION_NAMES,
+        control_rate_hz=cfg.control_hz,
+        horizon=cfg.horizon,
+        reference_returns=dict(REFERENCE_RETURNS),
+    )
+
+
 def pid_agreement_bonus(action: np.ndarray, reference: np.ndarray) -> float:
     """The reference's expert bonus in [0, 1]; pedal agreement counts once, steering squared."""
     d_steer = abs(float(reference[0]) - float(action[0]))
@@ -97,21 +116,7 @@ class OccludedPedestrianEnv:
         self.image_shape = (image_height, image_width, 1)
         aspect = image_width / image_height
         self.half_fov_x = math.atan(math.tan(math.radians(fovy) / 2.0) * aspect)
-        self.info = EnvInfo(
-            name="occluded_pedestrian",
-            image_encoding="mono8",
-            image_shape=self.image_shape,
-            state_dim=len(STATE_NAMES),
-            partial_state_dim=len(PARTIAL_STATE_NAMES),
-            discrete_actions=None,
-            action_dim=2,
-            action_low=(-1.0, -1.0),
-            action_high=(1.0, 1.0),
-            action_names=ACTION_NAMES,
-            control_rate_hz=cfg.control_hz,
-            horizon=cfg.horizon,
-            reference_returns=dict(REFERENCE_RETURNS),
-        )
+        self.info = scenario_info(cfg, image_width, image_height, "occluded_pedestrian")
         self.observation_space = observation_space_for(self.info)
         self.action_space = action_space_for(self.info)
 
