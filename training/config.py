@@ -113,5 +113,39 @@ def make_config(
     return _wrap(cfg)
 
 
+# Keys a continued run may change: its length, threads, logging and evaluation do not alter
+# the training updates already in the checkpoint.
+RESUME_FREE = ("preset", "total_steps", "threads", "log", "eval")
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict) and not f"{prefix}{k}".startswith(FREE_FORM):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def resume_conflicts(stored: dict[str, Any], requested: dict[str, Any]) -> list[str]:
+    """Dotted keys whose value differs between a checkpoint's config and the one asked to continue it.
+
+    Why: continuing a run under other hyperparameters silently mixes two experiments. Keys an
+    older checkpoint lacks count as their current defaults (configs gain keys over time).
+    """
+    defaults = _flatten(load_presets()["defaults"])
+    old, new = _flatten(stored), _flatten(requested)
+    out = []
+    for key in sorted(set(old) | set(new)):
+        if key.split(".")[0] in RESUME_FREE:
+            continue
+        a = old.get(key, defaults.get(key))
+        b = new.get(key, defaults.get(key))
+        if a != b:
+            out.append(f"{key}: {a!r} in the checkpoint, {b!r} now")
+    return out
+
+
 def config_from_yaml(text: str) -> Config:
     return _wrap(yaml.safe_load(text))

@@ -22,7 +22,7 @@ from training.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from training.config import Config, make_config
+from training.config import Config, config_from_yaml, make_config, resume_conflicts
 from training.logger import RunLogger
 
 
@@ -114,6 +114,12 @@ def train(
     ckpt = run_dir / "checkpoint.pt"
     if resume and ckpt.exists():
         state = load_checkpoint(ckpt)
+        conflicts = resume_conflicts(config_from_yaml(state["config"]), cfg)
+        if conflicts:
+            raise ValueError(
+                f"{ckpt} was trained with a different config ({'; '.join(conflicts)}); continue it with "
+                "the same preset and --set values, or start afresh with --no-resume or another --run-dir"
+            )
         trainer.load_state_dict(state["trainer"])
         set_rng_state(state["rng"])
         wall = float(state.get("wall_time", 0.0))

@@ -72,6 +72,16 @@ def test_corrupt_checkpoint_clear_error(tmp_path: Path) -> None:
     assert load_checkpoint(tmp_path / "checkpoint_prev.pt")["trainer"]["iteration"] >= 1
 
 
+def test_resume_refuses_other_hyperparameters_but_allows_a_longer_run(tmp_path: Path) -> None:
+    cfg = make_config("rl_mdp_tiger_door", [*OVERRIDES, "total_steps=256"])
+    train(cfg, tmp_path, resume=False)
+    other = make_config("rl_mdp_tiger_door", [*OVERRIDES, "total_steps=256", "rl.lam=0.9"])
+    with pytest.raises(ValueError, match=r"rl\.lam: 0\.95 in the checkpoint, 0\.9 now.*--no-resume"):
+        train(other, tmp_path, resume=True)
+    longer = make_config("rl_mdp_tiger_door", [*OVERRIDES, "total_steps=512"])
+    assert train(longer, tmp_path, resume=True)["env_steps"] == 512
+
+
 def test_weights_only_load_and_export_contract(tmp_path: Path) -> None:
     cfg = make_config("a2d_image_tiger_door", [*OVERRIDES, "total_steps=256"])
     train(cfg, tmp_path, resume=False)

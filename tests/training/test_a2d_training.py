@@ -149,3 +149,36 @@ def test_a2d_continuous_with_expert_kl_term_pulls_expert_to_trainee(algo: str) -
         assert "iw_mean" in stats[-1]
         div[kappa] = _divergence(tr, ev)
     assert div[20.0] < 0.5 * div[0.0], div
+
+
+@pytest.mark.parametrize("algo", ["ppo", "trpo"])
+def test_linear_anneal_shrinks_the_policy_step(algo: str) -> None:
+    """rl.anneal=linear: scale 1, 3/4, 1/2, 1/4 over four iterations; PPO lr and TRPO's KL bound follow."""
+    torch.manual_seed(0)
+    over = [
+        *TINY,
+        "method=rl",
+        "expert_input=state",
+        "critic_input=state",
+        f"rl.algo={algo}",
+        "rl.anneal=linear",
+        "num_envs=32",
+        "rollout_steps=20",
+        "total_steps=2560",
+        "network.value_scale=5.0",
+        "rl.ppo.lr=3e-3",
+        "rl.trpo.max_kl=0.05",
+    ]
+    env = PointTargetBatched(32)
+    tr = A2DTrainer(make_config("rl_mdp_tiger_door", over), env, env.info)
+    stats = [tr.train_iteration() for _ in range(4)]
+    assert [s["rl_step_scale"] for s in stats] == pytest.approx([1.0, 0.75, 0.5, 0.25])
+    if algo == "ppo":
+        assert tr.optims["actor"].param_groups[0]["lr"] == pytest.approx(3e-3 * 0.25)
+    else:
+        assert all(s["rl_kl"] <= 0.05 * s["rl_step_scale"] + 1e-6 for s in stats), stats
+        assert stats[-1]["rl_kl"] > 0.0
+    fixed_cfg = make_config("rl_mdp_tiger_door", [o for o in over if "anneal" not in o])
+    fixed = A2DTrainer(fixed_cfg, env, env.info)
+    fixed.env_steps = 1280
+    assert fixed.step_size_scale() == 1.0

@@ -267,6 +267,23 @@ class A2DTrainer:
         return tuple(dict.fromkeys(keys))
 
     # ----------------------------------------------------------------------------- iteration
+    def step_size_scale(self) -> float:
+        """Multiplier of the policy step (TRPO max KL, PPO learning rate) for the coming iteration.
+
+        ``rl.anneal: linear`` decays it from 1 to 1/num_iterations over ``total_steps`` (CleanRL's
+        ``anneal_lr``). Why: with standardised advantages every TRPO step moves the expert by the
+        full max KL even when the advantages are noise, so the trainee chases a moving target
+        and the A2D divergence plateaus at the per-step move; a shrinking step lets it settle.
+        """
+        if str(self.cfg.rl.get("anneal", "none")) == "none":
+            return 1.0
+        total = max(int(self.cfg.total_steps), 1)
+        return max(1.0 - self.env_steps / total, 1.0 / max(total // self.batch_size, 1))
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.cfg.num_envs) * int(self.cfg.rollout_steps)
+
     def iteration_seed(self, stream: int) -> int:
         return derive_seed(self.cfg.seed, self.iteration, stream)
 
@@ -278,6 +295,7 @@ class A2DTrainer:
         if c.method == "preenc" and not self.preenc_done:
             stats.update(self.pretrain_encoder(gen))
         beta = self.beta()
+        scale = self.step_size_scale()
         m = c.method
         behaviour_expert: Actor | None
         if m in ("rl", "preenc"):
@@ -307,7 +325,7 @@ class A2DTrainer:
             stats["train_episode_length"] = float(np.mean(ro.episode_lengths))
         if m in ("rl", "a2d", "preenc"):
             t0 = time.perf_counter()
-            stats.update(self.rl_update(ro, beta, gen))
+            stats.update(self.rl_update(ro, beta, gen, scale))
             stats["time_rl"] = time.perf_counter() - t0
         if m in ("a2d", "ail"):
             flat = lambda x: x.reshape(-1, *x.shape[2:])
@@ -369,7 +387,9 @@ class A2DTrainer:
                 steps += 1
         return total / max(steps, 1)
 
-    def rl_update(self, ro: Rollout, beta: float, gen: torch.Generator) -> dict[str, float]:
+    def rl_update(
+        self, ro: Rollout, beta: float, gen: torch.Generator, step_scale: float = 1.0
+    ) -> dict[str, float]:
         c = self.cfg
         T, N = ro.rewards.shape
         flat = lambda t: t.reshape(T * N, *t.shape[2:])
@@ -432,7 +452,7 @@ class A2DTrainer:
                 surrogate,
                 kl_all,
                 kl_fisher,
-                t.max_kl,
+                t.max_kl * step_scale,
                 t.damping,
                 t.cg_iters,
                 t.backtrack_iters,
@@ -440,6 +460,8 @@ class A2DTrainer:
             )
         elif c.rl.algo == "ppo":
             p = c.rl.ppo
+            for group in self.optims["actor"].param_groups:
+                group["lr"] = float(p.lr) * step_scale
             st = ppo_step(
                 actor,
                 self.optims["actor"],
@@ -464,6 +486,7 @@ class A2DTrainer:
         with torch.no_grad():
             stats["policy_entropy"] = float(actor.dist(x).entropy().mean())
         stats.update({f"rl_{k}": v for k, v in st.items()})
+        stats["rl_step_scale"] = step_scale
         return stats
 
     # ----------------------------------------------------------------------------- projection step
