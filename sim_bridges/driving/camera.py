@@ -8,6 +8,7 @@ imported (unless the caller chose another backend).
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import weakref
@@ -57,6 +58,31 @@ def _close_all(renderers: list[mujoco.Renderer]) -> None:
         renderers.pop().close()
 
 
+_OPEN_FINALIZERS: list[weakref.finalize] = []
+_exit_hook_registered = False
+
+
+def _close_open_at_exit() -> None:
+    while _OPEN_FINALIZERS:
+        _OPEN_FINALIZERS.pop()()
+
+
+def _close_before_egl_terminates(finalizer: weakref.finalize) -> None:
+    """Close the contexts at exit before MuJoCo's own atexit hook terminates the EGL display.
+
+    MuJoCo registers ``eglTerminate`` when it creates its first context; atexit runs hooks last
+    registered first, so a hook registered after that runs before it. weakref's own exit hook may
+    have been registered earlier (by any library), and then a camera not closed by its owner
+    would print an EGL_NOT_INITIALIZED traceback per context at interpreter exit.
+    """
+    global _exit_hook_registered
+    _OPEN_FINALIZERS[:] = [f for f in _OPEN_FINALIZERS if f.alive]
+    _OPEN_FINALIZERS.append(finalizer)
+    if not _exit_hook_registered:
+        atexit.register(_close_open_at_exit)
+        _exit_hook_registered = True
+
+
 class SceneCameras:
     """The front camera (ego's view, no ego body or markers) and the top-down view (everything)."""
 
@@ -70,6 +96,7 @@ class SceneCameras:
         # (a Renderer left to its own __del__ at shutdown raises EGLError noise).
         self._renderers = [self._front]
         self._finalizer = weakref.finalize(self, _close_all, self._renderers)
+        _close_before_egl_terminates(self._finalizer)
         self._top_size = top_size
         self._front_opt = mujoco.MjvOption()
         self._front_opt.geomgroup[:] = [1, 1, 1, 0, 0, 0]

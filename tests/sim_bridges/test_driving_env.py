@@ -346,3 +346,26 @@ def test_blind_fast_hits_the_child_and_cautious_drivers_finish(fast_env: Occlude
         assert infos[-1]["success"] and not infos[-1]["collision"]
     assert np.mean(hits) >= 0.9
     assert max(cautious_steps) < DEFAULT_SCENARIO.horizon
+
+
+def test_unclosed_camera_env_exits_quietly(tmp_path) -> None:
+    """A script that never closes its camera env must not print EGL tracebacks at exit."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "leave_open.py"
+    script.write_text(
+        "import tempfile, weakref\n"
+        "weakref.finalize(tempfile, lambda: None)  # weakref's exit hook first, as many libraries do\n"
+        "from sim_bridges.registry import make_batched\n"
+        "env = make_batched('occluded_pedestrian', 2, render_images=True)\n"
+        "env.reset(seed=0)\n"
+        "print('left open')\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [sys.executable, str(script)], cwd=root, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert proc.returncode == 0 and "left open" in proc.stdout, proc.stderr[-2000:]
+    assert "EGLError" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr[-2000:]
