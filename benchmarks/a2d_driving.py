@@ -126,6 +126,9 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "waypoints_pct": mean("waypoints_pct"),
             "child_collision_pct": mean("child_collision_pct"),
             "collision_pct": mean("collision_pct"),
+            "per_seed": {
+                k: [r[k] for r in rs] for k in ("mean_return", "waypoints_pct", "child_collision_pct")
+            },
             "env_steps": [r["env_steps"] for r in rs],
             "train_wall_s": [r["train_wall_s"] for r in rs],
             "paper": dict(
@@ -148,12 +151,19 @@ def table_rows(table: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[s
     rows = []
     for t in table.values():
         p = t["paper"]
+
+        def cell(key: str, t: dict[str, Any] = t) -> str:
+            """The mean over seeds, then each seed's value when there are several."""
+            seeds = t.get("per_seed", {}).get(key, [])
+            each = f" ({'/'.join(f'{v:.1f}' for v in seeds)})" if len(seeds) > 1 else ""
+            return f"{t[key]:.1f}{each}"
+
         rows.append(
             [
                 t["label"],
-                f"{t['mean_return']:.1f}",
-                f"{t['waypoints_pct']:.1f}",
-                f"{t['child_collision_pct']:.1f}",
+                cell("mean_return"),
+                cell("waypoints_pct"),
+                cell("child_collision_pct"),
                 "/".join(f"{s / 1000:.0f}k" for s in t["env_steps"]),
                 "/".join(f"{w / 60:.1f} min" for w in t["train_wall_s"]),
                 f"{p['mean_return']:.1f} / {p['waypoints_pct']:.0f} / {p['child_collision_pct']:.0f}",

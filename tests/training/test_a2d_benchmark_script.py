@@ -74,3 +74,30 @@ def test_plot_only_writes_json_and_pngs(tmp_path: Path) -> None:
     assert data["summary"]["rl_mdp/tiger_door"]["median_steps_to_optimum"] == 4096
     for name in ("a2d_gridworld_reward.png", "a2d_gridworld_reward_det.png", "a2d_gridworld_divergence.png"):
         assert (out / name).stat().st_size > 1000
+
+
+def test_driving_table_gives_the_mean_and_each_seed() -> None:
+    from benchmarks import a2d_driving
+
+    runs = [
+        {
+            "method": "a2d",
+            "seed": s,
+            "mean_return": ret,
+            "waypoints_pct": wp,
+            "child_collision_pct": cc,
+            "collision_pct": cc / 2,
+            "env_steps": 401408,
+            "train_wall_s": 3000.0,
+        }
+        for s, ret, wp, cc in ((0, 56.0, 96.8, 19.0), (1, 60.0, 100.0, 0.0))
+    ]
+    table = a2d_driving.summarise(runs)
+    assert table["a2d"]["child_collision_pct"] == 9.5
+    header, rows = a2d_driving.table_rows(table)
+    row = dict(zip(header, rows[0], strict=True))
+    assert row["child coll. %"] == "9.5 (19.0/0.0)"
+    assert row["return"] == "58.0 (56.0/60.0)"
+    assert row["env steps"] == "401k/401k"
+    single = a2d_driving.table_rows(a2d_driving.summarise(runs[:1]))[1][0]
+    assert single[3] == "19.0"
