@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.a2d_gridworld import ROOT, read_progress, run_one
-from benchmarks.common import RESULTS_DIR, parse_method_counts, write_json
+from benchmarks.common import RESULTS_DIR, parse_method_counts, seed_range, write_json
 from benchmarks.driving_baselines import summarize_episodes
 
 NAME = "a2d_driving"
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seeds", type=int, default=1, help="seeds first-seed..first-seed+N-1")
     parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--seeds-for", default="", help="per-method seed counts, e.g. a2d=3")
+    parser.add_argument("--seeds-for", default="", help="per-method seed counts overriding --seeds, e.g. a2d=3")
     parser.add_argument(
         "--steps", type=int, default=None, help="training steps per run (default: presets', 400k)"
     )
@@ -260,8 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds_for = parse_method_counts(args.seeds_for, METHODS, parser, "--seeds-for")
     steps_for = parse_method_counts(args.steps_for, METHODS, parser, "--steps-for")
     runs_root = Path(args.runs_root)
-    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    plan = [(m, s) for m in methods for s in seeds[: seeds_for.get(m, len(seeds))]]
+    plan = [(m, s) for m in methods for s in seed_range(args.first_seed, seeds_for.get(m, args.seeds))]
     process_wall: dict[str, float] = {}
     if not args.eval_only:
         for m, s in plan:

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import RESULTS_DIR, parse_method_counts, write_json
+from benchmarks.common import RESULTS_DIR, parse_method_counts, seed_range, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "a2d_gridworld"
@@ -329,13 +329,12 @@ def main(argv: list[str] | None = None) -> int:
         methods, key=METHODS.index
     )
     runs_root = Path(args.runs_root)
-    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     seeds_for = parse_method_counts(args.seeds_for, METHODS, parser, "--seeds-for")
     plan = [
         (env, method, seed)
         for env in envs
         for method in order
-        for seed in seeds[: seeds_for.get(method, len(seeds))]
+        for seed in seed_range(args.first_seed, seeds_for.get(method, args.seeds))
     ]
     walls: dict[tuple[str, str, int], float | None] = {}
     if not args.plot_only:
@@ -369,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             "fresh trainee rollouts. steps_to_optimum: first eval with deterministic return "
             f">= optimum - {TOLERANCE} (POMDP optimum; MDP optimum for RL (MDP)).",
             "settings": {
-                "seeds": seeds,
+                "seeds": list(seed_range(args.first_seed, args.seeds)),
                 "seeds_for": seeds_for,
                 "jobs": args.jobs,
                 "methods": methods,

@@ -56,3 +56,8 @@ def parse_method_counts(
             parser.error(f"{flag}: expected METHOD=N with METHOD in {methods}, got {item!r}")
         counts[name] = int(value)
     return counts
+
+
+def seed_range(first: int, count: int) -> range:
+    """Seeds first..first+count-1: ``--seeds N`` for every method, ``--seeds-for m=K`` for one."""
+    return range(first, first + count)
