@@ -19,6 +19,7 @@ vs environment steps per method, and the table with each run's steps and wall-cl
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import time
 from pathlib import Path
@@ -172,6 +173,25 @@ def table_rows(table: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[s
     return header, rows
 
 
+def run_rows(runs: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """One row per trained seed (the plot's table: per-seed values do not fit in one cell)."""
+    header = ["method", "seed", "return", "waypoints %", "child coll. %", "env steps", "wall-clock", "paper"]
+    rows = [
+        [
+            LABELS[r["method"]],
+            str(r["seed"]),
+            f"{r['mean_return']:.1f}",
+            f"{r['waypoints_pct']:.1f}",
+            f"{r['child_collision_pct']:.1f}",
+            f"{r['env_steps'] / 1000:.0f}k",
+            f"{r['train_wall_s'] / 60:.1f} min",
+            " / ".join(f"{v:.0f}" if i else f"{v:.1f}" for i, v in enumerate(PAPER[r["method"]])),
+        ]
+        for r in sorted(runs, key=lambda r: (METHODS.index(r["method"]), r["seed"]))
+    ]
+    return header, rows
+
+
 def print_table(table: dict[str, dict[str, Any]], episodes: int) -> None:
     header, rows = table_rows(table)
     widths = [max(len(x) for x in col) for col in zip(header, *rows, strict=True)]
@@ -183,7 +203,7 @@ def print_table(table: dict[str, dict[str, Any]], episodes: int) -> None:
         print(line(r))
 
 
-def plot(runs: list[dict[str, Any]], table: dict[str, dict[str, Any]], path: Path) -> None:
+def plot(runs: list[dict[str, Any]], path: Path) -> None:
     """Return vs environment steps per method (left) and the results table (right)."""
     import matplotlib
 
@@ -194,12 +214,21 @@ def plot(runs: list[dict[str, Any]], table: dict[str, dict[str, Any]], path: Pat
 
     fig, (ax, tab) = plt.subplots(1, 2, figsize=(15, 4.8), gridspec_kw={"width_ratios": [1, 1.35]})
     colors = dict(zip(METHODS, plt.rcParams["axes.prop_cycle"].by_key()["color"], strict=False))
+    markers = "os^vD*"
     for r in runs:
         x = np.asarray(r["curve"]["env_steps"], float)
         y = np.asarray(r["curve"]["eval_return_det"], float)
         ok = ~np.isnan(y)
         ax.plot(
-            x[ok], y[ok], "o-", ms=3, color=colors[r["method"]], label=f"{LABELS[r['method']]} s{r['seed']}"
+            x[ok],
+            y[ok],
+            "-",
+            marker=markers[r["seed"] % len(markers)],
+            ms=3,
+            lw=1,
+            alpha=0.8,
+            color=colors[r["method"]],
+            label=f"{LABELS[r['method']]} s{r['seed']}",
         )
     ax.axhline(REFERENCE_RETURNS["mdp_expert"], color="k", ls="--", lw=1, label="scripted privileged expert")
     ax.axhline(
@@ -213,7 +242,7 @@ def plot(runs: list[dict[str, Any]], table: dict[str, dict[str, Any]], path: Pat
     ax.set_title("Occluded pedestrian: return during training")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
-    header, rows = table_rows(table)
+    header, rows = run_rows(runs)
     tab.set_axis_off()
     if rows:
         t = tab.table(cellText=rows, colLabels=header, loc="center", cellLoc="center")
@@ -236,7 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seeds", type=int, default=1, help="seeds first-seed..first-seed+N-1")
     parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--seeds-for", default="", help="per-method seed counts overriding --seeds, e.g. a2d=3")
+    parser.add_argument(
+        "--seeds-for", default="", help="per-method seed counts overriding --seeds, e.g. a2d=3"
+    )
     parser.add_argument(
         "--steps", type=int, default=None, help="training steps per run (default: presets', 400k)"
     )
@@ -249,8 +280,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--eval-only", action="store_true", help="no training: evaluate the checkpoints as they are"
     )
+    parser.add_argument(
+        "--plot-only", action="store_true", help="redraw table and plot from the JSON in --out-dir"
+    )
     parser.add_argument("--out-dir", default=str(RESULTS_DIR))
     args = parser.parse_args(argv)
+    if args.plot_only:
+        json_path = Path(args.out_dir) / f"{NAME}.json"
+        if not json_path.exists():
+            parser.error(f"--plot-only: no {json_path}; run the benchmark (or --eval-only) first")
+        saved = json.loads(json_path.read_text())
+        print_table(summarise(saved["runs"]), int(saved["episodes"]))
+        plot(saved["runs"], json_path.with_suffix(".png"))
+        print(f"wrote {json_path.with_suffix('.png')}")
+        return 0
 
     methods = [m for m in args.methods.split(",") if m]
     for m in methods:
@@ -285,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         {"episodes": args.episodes, "eval_seed": args.eval_seed, "table": table, "runs": runs},
         out_dir,
     )
-    plot(runs, table, path.with_suffix(".png"))
+    plot(runs, path.with_suffix(".png"))
     print(f"wrote {path} and {path.with_suffix('.png').name}")
     return 0
 
