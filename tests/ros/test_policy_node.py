@@ -253,3 +253,29 @@ def test_reload_swaps_a_good_model_and_keeps_the_old_one_on_failure(ros_env, pro
         assert node.alive()
     finally:
         node.stop()
+
+
+def test_watchdog_waits_for_the_first_image(ros_env, probe, models) -> None:
+    """Before any image the node publishes nothing: a safe action racing a lockstep bridge's
+    first image would be stepped in place of the policy's answer."""
+    timeout = 0.2
+    node = start_policy_node(
+        ros_env, models["twist"], watchdog_timeout_s=timeout, diagnostics_period_s=0.2, **RELIABLE
+    )
+    try:
+        assert node.wait_for_output("policy node active"), node.output()
+        twists = probe.collect(Twist, "action")
+        diagnostics = probe.collect(DiagnosticArray, "/diagnostics")
+        assert probe.spin_until(
+            lambda: bool(diagnostics) and diagnostics[-1].status[0].message == "waiting for the first image",
+            3.0,
+        ), [d.status[0].message for d in diagnostics]
+        probe.spin_until(lambda: False, 5 * timeout)
+        assert twists == [], f"{len(twists)} actions published before any image"
+        pub = probe.node.create_publisher(Image, "image", 50)
+        first_action(probe, pub, to_image_msg(frame(84, 84, 1, 5), "mono8"), twists)
+        # Images stopped: now the watchdog is armed and fires.
+        count = len(twists)
+        assert probe.spin_until(lambda: len(twists) > count, timeout + 1.0), "watchdog did not fire"
+    finally:
+        node.stop()

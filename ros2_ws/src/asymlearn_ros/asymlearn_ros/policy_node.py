@@ -15,7 +15,9 @@ episode, by a zero stamp (``episode_start_on_zero_stamp``, atomic with the image
 is why the sim launch files use it rather than a separate topic).
 
 Safety: a watchdog publishes ``safe_action`` every ``watchdog_timeout_s`` while no image
-arrives; malformed images are logged (throttled) and dropped, never raised.
+arrives, once the first image since activation has come (before it the robot has not been
+driven by this node; a safe action racing the first image would take its place in a lockstep
+simulation); malformed images are logged (throttled) and dropped, never raised.
 """
 
 from __future__ import annotations
@@ -122,7 +124,7 @@ class PolicyNode(LifecycleNode):
         self._watchdog_timeout = 0.0
         self._zero_stamp_reset = False
         self._jump_reset = True
-        self._last_image = 0.0
+        self._last_image: float | None = None  # monotonic time of the last image since activation
         self._last_safe = 0.0
         self._last_stamp: int | None = None
         self._frames = 0
@@ -185,7 +187,7 @@ class PolicyNode(LifecycleNode):
         # Flags read on every image: cached here, parameters are not looked up per message.
         self._zero_stamp_reset = bool(self.param("episode_start_on_zero_stamp"))
         self._jump_reset = bool(self.param("reset_on_time_jump"))
-        self._last_image = self._last_safe = time.monotonic()
+        self._last_image, self._last_safe = None, time.monotonic()
         if timeout > 0:
             self._watchdog = self.create_timer(max(timeout / 5.0, 0.005), self._on_watchdog)
         self._active = True
@@ -274,7 +276,9 @@ class PolicyNode(LifecycleNode):
     def _on_watchdog(self) -> None:
         now = time.monotonic()
         timeout = self._watchdog_timeout
-        if self.policy is None or now - self._last_image < timeout or now - self._last_safe < timeout:
+        if self.policy is None or self._last_image is None:
+            return
+        if now - self._last_image < timeout or now - self._last_safe < timeout:
             return
         self._last_safe = now
         self._watchdog_fired += 1
@@ -319,10 +323,15 @@ class PolicyNode(LifecycleNode):
             return
         inference = policy.runner.latency_stats()
         callback = self._callback_latency.stats_ms()
-        stale = self._active and time.monotonic() - self._last_image > float(self.param("watchdog_timeout_s"))
-        level, message = (
-            (WARN, "no images (watchdog)") if stale else (OK, "running" if self._active else "inactive")
-        )
+        last = self._last_image
+        timeout = self._watchdog_timeout  # <= 0: watchdog off, silence is not reported as a fault
+        stale = self._active and last is not None and timeout > 0 and time.monotonic() - last > timeout
+        if self._active and last is None:
+            level, message = WARN, "waiting for the first image"
+        else:
+            level, message = (
+                (WARN, "no images (watchdog)") if stale else (OK, "running" if self._active else "inactive")
+            )
         if not self._active and self._frames == 0:
             level = OK
         values = {
