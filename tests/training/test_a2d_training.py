@@ -77,10 +77,9 @@ def test_a2d_iterations_pull_trainee_to_expert(td_expert: Path) -> None:
     assert after < 0.7 * before, (before, after)
 
 
-@pytest.mark.parametrize("algo", ["ppo", "trpo"])
-def test_continuous_rl_improves_and_projection_follows(algo: str) -> None:
-    torch.manual_seed(0)
-    over = [
+def point_rl(algo: str) -> list[str]:
+    """State-policy RL on the point-target toy with step sizes large enough for a few iterations."""
+    return [
         *TINY,
         "method=rl",
         "expert_input=state",
@@ -92,6 +91,12 @@ def test_continuous_rl_improves_and_projection_follows(algo: str) -> None:
         "rl.ppo.lr=3e-3",
         "rl.trpo.max_kl=0.05",
     ]
+
+
+@pytest.mark.parametrize("algo", ["ppo", "trpo"])
+def test_continuous_rl_improves_and_projection_follows(algo: str) -> None:
+    torch.manual_seed(0)
+    over = point_rl(algo)
     env = PointTargetBatched(32)
     tr = A2DTrainer(make_config("rl_mdp_tiger_door", over), env, env.info)
     first = [tr.train_iteration()["train_return"] for _ in range(2)]
@@ -155,20 +160,7 @@ def test_a2d_continuous_with_expert_kl_term_pulls_expert_to_trainee(algo: str) -
 def test_linear_anneal_shrinks_the_policy_step(algo: str) -> None:
     """rl.anneal=linear: scale 1, 3/4, 1/2, 1/4 over four iterations; PPO lr and TRPO's KL bound follow."""
     torch.manual_seed(0)
-    over = [
-        *TINY,
-        "method=rl",
-        "expert_input=state",
-        "critic_input=state",
-        f"rl.algo={algo}",
-        "rl.anneal=linear",
-        "num_envs=32",
-        "rollout_steps=20",
-        "total_steps=2560",
-        "network.value_scale=5.0",
-        "rl.ppo.lr=3e-3",
-        "rl.trpo.max_kl=0.05",
-    ]
+    over = [*point_rl(algo), "total_steps=2560", "rl.anneal=linear"]
     env = PointTargetBatched(32)
     tr = A2DTrainer(make_config("rl_mdp_tiger_door", over), env, env.info)
     stats = [tr.train_iteration() for _ in range(4)]
