@@ -128,6 +128,10 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+class ResumeConflictError(ValueError):
+    """A run directory's checkpoint was trained under other hyperparameters than the ones asked for."""
+
+
 def resume_conflicts(stored: dict[str, Any], requested: dict[str, Any]) -> list[str]:
     """Dotted keys whose value differs between a checkpoint's config and the one asked to continue it.
 

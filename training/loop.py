@@ -22,7 +22,7 @@ from training.checkpoint import (
     save_checkpoint,
     set_rng_state,
 )
-from training.config import Config, config_from_yaml, make_config, resume_conflicts
+from training.config import Config, ResumeConflictError, config_from_yaml, make_config, resume_conflicts
 from training.logger import RunLogger
 
 
@@ -116,7 +116,7 @@ def train(
         state = load_checkpoint(ckpt)
         conflicts = resume_conflicts(config_from_yaml(state["config"]), cfg)
         if conflicts:
-            raise ValueError(
+            raise ResumeConflictError(
                 f"{ckpt} was trained with a different config ({'; '.join(conflicts)}); continue it with "
                 "the same preset and --set values, or start afresh with --no-resume or another --run-dir"
             )

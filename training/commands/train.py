@@ -41,33 +41,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from training.checkpoint import CheckpointError
-    from training.config import make_config, preset_names
+    from training.commands.presets import resolve_preset
+    from training.config import ResumeConflictError, make_config, preset_names
 
-    if args.list:
-        print("\n".join(preset_names()))
-        return 0
-    if not args.preset:
-        print("asymlearn train: --preset is required (see --list)")
-        return 2
-    overrides = list(args.overrides)
-    if args.seed is not None:
-        overrides.append(f"seed={args.seed}")
-    if args.steps is not None:
-        overrides.append(f"total_steps={args.steps}")
-    try:
-        cfg = make_config(args.preset, overrides)
-    except (KeyError, ValueError) as exc:
-        print(f"asymlearn train: {exc}")
-        return 2
-    if args.print_config:
-        print(cfg.to_yaml())
-        return 0
+    steps = [f"total_steps={args.steps}"] if args.steps is not None else []
+    cfg = resolve_preset(args, "asymlearn train", preset_names, make_config, steps)
+    if isinstance(cfg, int):
+        return cfg
     from training.loop import train
 
     try:
         out = train(cfg, args.run_dir, resume=args.resume, progress=False if args.no_progress else None)
     except CheckpointError as exc:
         print(f"asymlearn train: {exc}\n(start afresh with --no-resume, or restore the previous checkpoint)")
+        return 1
+    except ResumeConflictError as exc:
+        print(f"asymlearn train: {exc}")
         return 1
     print(json.dumps(out, indent=2, default=float))
     return 0

@@ -33,24 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from training.commands.presets import resolve_preset
     from training.config import preset_names
     from training.vmail.algorithm import PRESETS, vmail_config
 
-    if args.list:
-        print("\n".join(preset_names(PRESETS)))
-        return 0
-    if not args.preset:
-        print("asymlearn train-vmail: --preset is required (see --list)")
-        return 2
-    overrides = list(args.overrides) + ([f"seed={args.seed}"] if args.seed is not None else [])
-    try:
-        cfg = vmail_config(args.preset, overrides)
-    except (KeyError, ValueError) as exc:
-        print(f"asymlearn train-vmail: {exc}")
-        return 2
-    if args.print_config:
-        print(cfg.to_yaml())
-        return 0
+    cfg = resolve_preset(args, "asymlearn train-vmail", lambda: preset_names(PRESETS), vmail_config)
+    if isinstance(cfg, int):
+        return cfg
     from training.checkpoint import CheckpointError
     from training.logger import RunLogger
     from training.vmail.algorithm import VMAILTrainer

@@ -15,8 +15,17 @@ from rclpy.executors import ExternalShutdownException
 from rclpy.node import Node
 
 
-def run_node(factory: Callable[[], Node], label: str, args: list[str] | None = None) -> None:
-    """Build the node with ``factory`` and spin it until shutdown; exit 1 if it cannot start."""
+def run_node(
+    factory: Callable[[], Node],
+    label: str,
+    args: list[str] | None = None,
+    start: Callable[[Node], bool] | None = None,
+) -> None:
+    """Build the node with ``factory`` and spin it until shutdown; exit 1 if it cannot start.
+
+    ``start`` runs once before spinning (a lifecycle node's autostart); ``False`` means it
+    failed and said why, and the node is cleaned up and the process exits 1 without spinning.
+    """
     rclpy.init(args=args)
     try:
         node = factory()
@@ -27,10 +36,15 @@ def run_node(factory: Callable[[], Node], label: str, args: list[str] | None = N
         rclpy.logging.get_logger(label.replace(" ", "_")).fatal(f"{label} failed to start: {exc}")
         rclpy.try_shutdown()
         raise SystemExit(1) from None
+    started = True
     try:
-        rclpy.spin(node)
+        started = start is None or start(node)
+        if started:
+            rclpy.spin(node)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         node.destroy_node()
         rclpy.try_shutdown()
+    if not started:
+        raise SystemExit(1)

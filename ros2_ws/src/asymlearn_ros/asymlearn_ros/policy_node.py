@@ -25,10 +25,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
-from rclpy.executors import ExternalShutdownException
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -38,6 +36,7 @@ from std_srvs.srv import Trigger
 
 from asymlearn_ros.action_messages import VEHICLE_CONTROL, ActionEncoder, resolve_mapping
 from asymlearn_ros.diagnostics import ERROR, OK, WARN, LatencyWindow, RateMeter, diagnostic_array
+from asymlearn_ros.node_main import run_node
 from asymlearn_ros.ros_image import image_from_msg
 from policies.image_convert import ImageFormatError
 from policies.runtime import PolicyRunner, check_compatible
@@ -358,27 +357,21 @@ class PolicyNode(LifecycleNode):
         )
 
 
+def autostart(node: PolicyNode) -> bool:
+    """Configure and activate when ``autostart`` is set; False (after a FATAL line) if either fails."""
+    if not node.param("autostart"):
+        return True
+    if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+        node.get_logger().fatal("autostart: configure failed (see above); exiting")
+        return False
+    if node.trigger_activate() != TransitionCallbackReturn.SUCCESS:
+        node.get_logger().fatal("autostart: activate failed; exiting")
+        return False
+    return True
+
+
 def main(args: list[str] | None = None) -> None:
-    rclpy.init(args=args)
-    node = PolicyNode()
-    code = 0
-    try:
-        if node.param("autostart"):
-            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-                node.get_logger().fatal("autostart: configure failed (see above); exiting")
-                code = 1
-            elif node.trigger_activate() != TransitionCallbackReturn.SUCCESS:
-                node.get_logger().fatal("autostart: activate failed; exiting")
-                code = 1
-        if code == 0:
-            rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
-    if code:
-        raise SystemExit(code)
+    run_node(PolicyNode, "policy node", args, start=autostart)
 
 
 if __name__ == "__main__":
