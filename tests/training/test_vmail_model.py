@@ -59,10 +59,77 @@ def test_expert_pairs_are_shifted() -> None:
     agent = VMAILAgent(tiny_cfg(), A)
     ep = synthetic_episode(np.random.default_rng(0), 6)
     batch = {k: ep[k][None] for k in ("image", "action")}
-    pairs = agent.expert_pairs(batch)
+    pairs, _ = agent.expert_pairs(batch)
     assert pairs.shape == (6, agent.world.rssm.feat_dim + A)
     # (z_t, a_{t+1}): action[t+1] is the action taken at observation t
     torch.testing.assert_close(pairs[:, -A:], torch.from_numpy(ep["action"][1:]))
+
+
+def test_open_loop_expert_pairs_restart_from_the_posterior_every_horizon() -> None:
+    torch.manual_seed(0)
+    agent = VMAILAgent(tiny_cfg(), A)  # horizon 5
+    rssm = agent.world.rssm
+    embed = torch.randn(2, 12, agent.world.encoder.embed_dim)
+    actions = torch.rand(2, 12, A) * 2 - 1
+    post, _ = rssm.observe(embed, actions, sample=False)
+    torch.manual_seed(1)
+    feats = rssm.open_loop(post, actions, horizon=5)
+    assert feats.shape == post.feat().shape
+    for t in (0, 5, 10):  # restarts: exactly the filter's state
+        torch.testing.assert_close(feats[:, t], post.feat()[:, t])
+    # in between: the prior rolled on the expert's actions, not the filter
+    torch.manual_seed(1)
+    state = post.map(lambda x: x[:, 0])
+    state = rssm.img_step(state, actions[:, 1])
+    torch.testing.assert_close(feats[:, 1], state.feat())
+    assert not torch.allclose(feats[:, 1], post.feat()[:, 1])
+
+
+def test_open_loop_pairs_keep_the_shifted_actions() -> None:
+    agent = VMAILAgent(tiny_cfg(**{"disc.expert_pairs": "open_loop"}), A)
+    ep = synthetic_episode(np.random.default_rng(0), 6)
+    pairs, bc_pairs = agent.expert_pairs({k: ep[k][None] for k in ("image", "action")})
+    torch.testing.assert_close(pairs[:, -A:], torch.from_numpy(ep["action"][1:]))
+    torch.testing.assert_close(bc_pairs[:, -A:], pairs[:, -A:])
+    with pytest.raises(ValueError, match="expert_pairs"):
+        VMAILAgent(tiny_cfg(**{"disc.expert_pairs": "bogus"}), A)
+
+
+def test_discriminator_on_stoch_drops_the_gru_state() -> None:
+    agent = VMAILAgent(tiny_cfg(**{"disc.features": "stoch"}), A)
+    rssm = agent.world.rssm
+    pairs = torch.randn(7, rssm.feat_dim + A)
+    d_in = agent.disc_input(pairs)
+    assert d_in.shape == (7, rssm.stoch_dim + A)
+    torch.testing.assert_close(d_in, torch.cat([pairs[:, : rssm.stoch_dim], pairs[:, -A:]], -1))
+    assert agent.disc(d_in).shape == (7,)
+    full = VMAILAgent(tiny_cfg(), A)
+    assert full.disc_input(pairs) is pairs
+    with pytest.raises(ValueError, match=r"disc\.features"):
+        VMAILAgent(tiny_cfg(**{"disc.features": "deter"}), A)
+
+
+def test_bc_weight_pulls_the_actor_towards_the_expert_actions() -> None:
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    eps = [synthetic_episode(rng, 8) for _ in range(4)]
+    batch = {k: np.stack([e[k] for e in eps]) for k in ("image", "action")}
+    batch["action"][:, 1:] = 0.5  # an expert whose action is predictable: BC can fit it exactly
+    losses = {}
+    for weight in (0.0, 10.0):
+        torch.manual_seed(0)
+        overrides = {"behavior.bc_weight": str(weight), "train.length": "8", "behavior.actor_lr": "3e-3"}
+        cfg = tiny_cfg(**overrides)
+        agent = VMAILAgent(cfg, A)
+        for _ in range(30):
+            metrics = agent.update(batch, batch)
+        _, bc_pairs = agent.expert_pairs(batch)
+        f = agent.world.rssm.feat_dim
+        with torch.no_grad():
+            error = agent.actor.mode(bc_pairs[:, :f]) - bc_pairs[:, f:]
+        losses[weight] = float((error**2).sum(-1).mean())
+        assert ("bc_loss" in metrics) == (weight > 0)
+    assert losses[10.0] < 0.05 < losses[0.0]
 
 
 def test_replay_roundtrip_resize_and_errors(tmp_path) -> None:

@@ -25,6 +25,8 @@ from training.vmail.networks import ConvDecoder, ConvEncoder, preprocess
 from training.vmail.rssm import RSSM, State
 
 PRECISIONS = ("fp32", "bf16")
+DISC_FEATURES = ("feat", "stoch")
+EXPERT_PAIRS = ("posterior", "open_loop")
 
 
 class WorldModel(nn.Module):
@@ -56,7 +58,13 @@ class VMAILAgent(nn.Module):
         b, d = cfg.behavior, cfg.disc
         self.actor = Actor(feat, action_dim, b.actor_layers, b.units, b.init_std, b.mean_scale)
         self.value = Value(feat, b.value_layers, b.units)
-        self.disc = Discriminator(feat + action_dim, d.layers, d.units)
+        if d.expert_pairs not in EXPERT_PAIRS:
+            raise ValueError(f"disc.expert_pairs must be one of {EXPERT_PAIRS}, got {d.expert_pairs!r}")
+        if d.features not in DISC_FEATURES:
+            raise ValueError(f"disc.features must be one of {DISC_FEATURES}, got {d.features!r}")
+        self.disc_on_stoch = d.features == "stoch"
+        disc_in = (self.world.rssm.stoch_dim if self.disc_on_stoch else feat) + action_dim
+        self.disc = Discriminator(disc_in, d.layers, d.units)
         self.channels_last = bool(cfg.channels_last)
         if self.channels_last:
             self.world.to(memory_format=torch.channels_last)
@@ -93,14 +101,35 @@ class VMAILAgent(nn.Module):
         opt.step()
         return float(norm)
 
-    def expert_pairs(self, expert: dict[str, np.ndarray]) -> torch.Tensor:
-        """(z_t, a_{t+1}) from the current posterior; ``action[t+1]`` is the action taken at obs t."""
+    def disc_input(self, pairs: torch.Tensor) -> torch.Tensor:
+        """[z, a] pairs as D sees them. DEV ``disc.features: stoch`` drops the GRU state,
+        which carries the previous action: with it, D can score "a_{t+1} ≈ a_t" (the expert's
+        smoothness) and the actor satisfies D by repeating its own last action."""
+        if not self.disc_on_stoch:
+            return pairs
+        stoch = self.world.rssm.stoch_dim
+        return torch.cat([pairs[..., :stoch], pairs[..., self.world.rssm.feat_dim :]], -1)
+
+    def expert_pairs(self, expert: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(z_t, a_{t+1}) pairs of the expert; ``action[t+1]`` is the action taken at obs t.
+
+        ``disc.expert_pairs``: ``posterior`` (paper) takes z_t from the filter on every frame.
+        ``open_loop`` (DEV) starts the filter's state every ``horizon`` frames and rolls the
+        prior forward on the expert's own actions, so expert pairs carry the same model drift
+        as the imagined policy pairs and D cannot tell them apart by drift alone.
+        Returns (pairs for D, posterior pairs for the optional BC term).
+        """
         actions = torch.as_tensor(expert["action"])
         with torch.no_grad(), self.autocast():
             embed = self.world.encoder(self._images(expert["image"]))
             post, _ = self.world.rssm.observe(embed, actions)
-        pairs = torch.cat([post.feat()[:, :-1].float(), actions[:, 1:]], -1)
-        return pairs.reshape(-1, pairs.shape[-1])
+            if self.cfg.disc.expert_pairs == "open_loop":
+                feats = self.world.rssm.open_loop(post, actions, self.cfg.behavior.horizon)
+            else:
+                feats = post.feat()
+        pairs = torch.cat([feats[:, :-1].float(), actions[:, 1:]], -1)
+        bc_pairs = torch.cat([post.feat()[:, :-1].float(), actions[:, 1:]], -1)
+        return pairs.reshape(-1, pairs.shape[-1]), bc_pairs.reshape(-1, pairs.shape[-1])
 
     # -- Algorithm 1, lines 11-19 --------------------------------------------------------
     def update(self, data: dict[str, np.ndarray], expert: dict[str, np.ndarray]) -> dict[str, float]:
@@ -125,7 +154,7 @@ class VMAILAgent(nn.Module):
         metrics["model_grad_norm"] = self._step("model", model_loss)
         lap("model")
 
-        e_pairs = self.expert_pairs(expert)
+        e_pairs, bc_pairs = self.expert_pairs(expert)
         lap("expert")
         start = post.detach().map(lambda t: t[:, :-1].reshape(-1, t.shape[-1]))
         with self.autocast():
@@ -134,18 +163,24 @@ class VMAILAgent(nn.Module):
         pairs = torch.cat([feats[:-1], acts.float()], -1)
         lap("imagine")
 
+        d_expert, d_policy = self.disc_input(e_pairs), self.disc_input(pairs)
         with self.autocast():
-            d_loss, dm = self.disc.loss(e_pairs, pairs.detach(), cfg.disc.gp, cfg.disc.gp_weight)
+            d_loss, dm = self.disc.loss(d_expert, d_policy.detach(), cfg.disc.gp, cfg.disc.gp_weight)
         metrics.update(dm)
         metrics["disc_grad_norm"] = self._step("disc", d_loss)
         lap("disc")
 
         b = cfg.behavior
         with self.autocast():
-            reward = self.disc.reward(pairs, b.reward)
+            reward = self.disc.reward(d_policy, b.reward)
             actor_loss, value_loss, bm = behavior_losses(
                 reward, feats, self.value, b.gamma, b.lam, b.bootstrap
             )
+        if b.bc_weight > 0:  # DEV: anchor the actor to the expert's actions on expert posteriors
+            feat_dim = self.world.rssm.feat_dim
+            bc = ((self.actor.mode(bc_pairs[:, :feat_dim]) - bc_pairs[:, feat_dim:]) ** 2).sum(-1).mean()
+            actor_loss = actor_loss + b.bc_weight * bc
+            metrics["bc_loss"] = bc.detach()
         actor_params = list(self.actor.parameters())
         grads = torch.autograd.grad(actor_loss, actor_params)
         metrics["actor_grad_norm"] = self._step("actor", None, list(grads))

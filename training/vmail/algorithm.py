@@ -95,7 +95,10 @@ class VMAILTrainer:
         torch.set_num_threads(int(cfg.threads))
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
-        self.env = env if env is not None else sim_bridges.make(cfg.env, **dict(cfg.env_kwargs))
+        # Render at the model's size: a larger frame shrunk by INTER_AREA is not the frame the
+        # demos (recorded at that size) show, and the learner would deploy on other pixels.
+        env_kwargs = {"image_size": int(cfg.image_size), **dict(cfg.env_kwargs)}
+        self.env = env if env is not None else sim_bridges.make(cfg.env, **env_kwargs)
         self.agent = VMAILAgent(cfg, int(self.env.info.action_dim))
         self.expert = SequenceReplay(cfg.image_size, cfg.channels, seed=cfg.seed)
         if not cfg.expert_dirs:

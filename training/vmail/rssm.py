@@ -160,3 +160,20 @@ class RSSM(nn.Module):
             feats.append(state.feat())
             actions.append(action)
         return torch.stack(feats), torch.stack(actions)
+
+    def open_loop(self, post: State, action: torch.Tensor, horizon: int) -> torch.Tensor:
+        """Features (B, T, F): the posterior at t = 0, H, 2H, ..., the prior in between.
+
+        From each restart the prior is rolled forward on ``action[:, t]`` (the action that led
+        to observation t), so frame t sits (t mod H) imagined steps after its restart.
+        """
+        T = action.shape[1]
+        feats = []
+        state = None
+        for t in range(T):
+            if t % horizon == 0:
+                state = post.map(lambda x, t=t: x[:, t])
+            else:
+                state = self.img_step(state, action[:, t])
+            feats.append(state.feat())
+        return torch.stack(feats, 1)
