@@ -154,6 +154,24 @@ def test_replay_roundtrip_resize_and_errors(tmp_path) -> None:
         empty.load_dir(tmp_path / "missing")
 
 
+def test_start_fraction_draws_windows_from_the_episode_start() -> None:
+    rng = np.random.default_rng(2)
+    eps = [synthetic_episode(rng, 60) for _ in range(3)]
+    uniform, starts = SequenceReplay(32, 3, seed=0), SequenceReplay(32, 3, seed=0, start_fraction=0.5)
+    always = SequenceReplay(32, 3, seed=0, start_fraction=1.0)
+    for replay in (uniform, starts, always):
+        for ep in eps:
+            replay.add(ep)
+    # a window begins at the episode start exactly when its first action row is the zero row 0
+    share = {
+        name: float((~r.sample(400, 8)["action"][:, 0].any(-1)).mean())
+        for name, r in {"uniform": uniform, "starts": starts, "always": always}.items()
+    }
+    assert share["uniform"] < 0.05 and 0.4 < share["starts"] < 0.6 and share["always"] == 1.0
+    with pytest.raises(ValueError, match="start_fraction"):
+        SequenceReplay(32, 3, start_fraction=1.5)
+
+
 def test_short_training_lowers_model_loss() -> None:
     torch.manual_seed(0)
     rng = np.random.default_rng(0)

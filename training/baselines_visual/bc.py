@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,6 +44,7 @@ class BCConfig:
     eval_every: int = 500
     eval_episodes: int = 5
     seed: int = 0
+    env_kwargs: dict[str, Any] = field(default_factory=dict)  # task variant, e.g. a turn target
 
 
 def bc_loss(policy: ImagePolicy, images: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
@@ -89,7 +91,9 @@ def train_bc(cfg: BCConfig, log: Callable[[str], None] = print) -> dict[str, flo
         opt.step()
         recent.append(float(loss.detach()))
         if update % cfg.eval_every == 0 or update == cfg.updates:
-            returns = evaluate_policy(policy, cfg.task, h, cfg.eval_episodes, seed=10_000 + cfg.seed)
+            returns = evaluate_policy(
+                policy, cfg.task, h, cfg.eval_episodes, seed=10_000 + cfg.seed, env_kwargs=cfg.env_kwargs
+            )
             result = {
                 "iteration": update,
                 "updates": update,

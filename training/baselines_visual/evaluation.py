@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from policies.networks import PolicyNet
@@ -22,7 +24,14 @@ def env_info(task: str, image_size: int) -> EnvInfo:
         env.close()
 
 
-def evaluate_policy(policy: PolicyNet, task: str, image_size: int, episodes: int, seed: int) -> np.ndarray:
+def evaluate_policy(
+    policy: PolicyNet,
+    task: str,
+    image_size: int,
+    episodes: int,
+    seed: int,
+    env_kwargs: dict[str, Any] | None = None,
+) -> np.ndarray:
     """Returns of ``episodes`` episodes, one per env copy, copy i reset with seed + i."""
     import sim_bridges
     from training.a2d.rollout import IMAGE, Actor
@@ -30,7 +39,7 @@ def evaluate_policy(policy: PolicyNet, task: str, image_size: int, episodes: int
 
     was_training = policy.training
     policy.eval()
-    env = sim_bridges.make_batched(task, episodes, image_size=image_size)
+    env = sim_bridges.make_batched(task, episodes, image_size=image_size, **(env_kwargs or {}))
     try:
         returns, _ = run_episodes(env, Actor(policy, IMAGE), True, seed, frame_window=policy.frame_window)
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -21,18 +22,27 @@ class DemoResult:
 
 
 def collect_demos(
-    task: str, episodes: int, out: Path | str, *, seed: int = 0, image_size: int | None = None
+    task: str,
+    episodes: int,
+    out: Path | str,
+    *,
+    seed: int = 0,
+    image_size: int | None = None,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> list[DemoResult]:
     """Record ``episodes`` expert episodes of ``task`` (episode i reset with seed + i) under ``out``.
 
     Also writes ``out/expert_returns.json`` (task, seeds, returns, mean), the expert reference
-    that imitation results are compared against.
+    that imitation results are compared against. ``env_kwargs`` picks a task variant (e.g. a
+    D'Claw turn target).
     """
     import sim_bridges
 
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
-    kwargs = {} if image_size is None else {"image_size": image_size}
+    kwargs = dict(env_kwargs or {})
+    if image_size is not None:
+        kwargs["image_size"] = image_size
     env = sim_bridges.make(task, **kwargs)
     results: list[DemoResult] = []
     try:

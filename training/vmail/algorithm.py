@@ -100,12 +100,13 @@ class VMAILTrainer:
         env_kwargs = {"image_size": int(cfg.image_size), **dict(cfg.env_kwargs)}
         self.env = env if env is not None else sim_bridges.make(cfg.env, **env_kwargs)
         self.agent = VMAILAgent(cfg, int(self.env.info.action_dim))
-        self.expert = SequenceReplay(cfg.image_size, cfg.channels, seed=cfg.seed)
+        starts = float(cfg.train.start_fraction)
+        self.expert = SequenceReplay(cfg.image_size, cfg.channels, seed=cfg.seed, start_fraction=starts)
         if not cfg.expert_dirs:
             raise ValueError("config expert_dirs is empty: V-MAIL needs expert episode directories")
         for d in cfg.expert_dirs:
             self.expert.load_dir(d)
-        self.policy = SequenceReplay(cfg.image_size, cfg.channels, seed=cfg.seed + 1)
+        self.policy = SequenceReplay(cfg.image_size, cfg.channels, seed=cfg.seed + 1, start_fraction=starts)
         self.rng = np.random.default_rng(cfg.seed)
         self.env_steps, self.episodes, self.pretrained = 0, 0, False
         self.last_eval: float | None = None

@@ -74,10 +74,19 @@ def normalise_episode(ep: dict[str, Any], image_size: int, channels: int, where:
 class SequenceReplay:
     """Episodes in memory; uniform episode then uniform window, as the authors sample."""
 
-    def __init__(self, image_size: int, channels: int, seed: int = 0) -> None:
+    def __init__(self, image_size: int, channels: int, seed: int = 0, start_fraction: float = 0.0) -> None:
+        """``start_fraction``: share of windows forced to begin at the episode's first frame.
+
+        Uniform windows almost never begin there (1 in 486 for 500-step episodes and length
+        16), so the filter rarely learns from the zero state and zero previous action that
+        every deployment starts from (DEV; 0 = the authors' uniform sampling).
+        """
+        if not 0.0 <= start_fraction <= 1.0:
+            raise ValueError(f"start_fraction must be in [0, 1], got {start_fraction}")
         self.image_size, self.channels = image_size, channels
         self.episodes: list[Episode] = []
         self.rng = np.random.default_rng(seed)
+        self.start_fraction = float(start_fraction)
 
     def __len__(self) -> int:
         return len(self.episodes)
@@ -108,6 +117,8 @@ class SequenceReplay:
         for i in picks:
             ep = usable[i]
             start = int(self.rng.integers(0, len(ep["action"]) - length + 1))
+            if self.start_fraction and self.rng.random() < self.start_fraction:
+                start = 0
             for k in REQUIRED:
                 out[k].append(ep[k][start : start + length])
         return {k: np.stack(v) for k, v in out.items()}

@@ -1,0 +1,61 @@
+"""The V-MAIL learning benchmark's curve: each evaluation is placed at the steps collected before it."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+from benchmarks.vmail_learning import read_progress, vmail_curve
+
+
+def test_eval_points_sit_at_the_steps_before_collection(tmp_path) -> None:
+    rows = [
+        {"env_steps": "500", "eval_return": "70.0"},  # evaluated at 0 steps, then one episode
+        {"env_steps": "1000", "eval_return": "70.0"},
+        {"env_steps": "1500", "eval_return": "120.5"},  # evaluated after 1000 steps
+        {"env_steps": "2000", "eval_return": ""},
+    ]
+    path = tmp_path / "progress.csv"
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["env_steps", "eval_return"])
+        w.writeheader()
+        w.writerows(rows)
+    assert vmail_curve(read_progress(path)) == [(0, 70.0), (1000, 120.5)]
+    with pytest.raises(FileNotFoundError, match="no progress file"):
+        read_progress(tmp_path / "missing.csv")
+
+
+def test_plot_only_writes_a_result_per_task(tmp_path) -> None:
+    pytest.importorskip("mujoco")
+    import json
+
+    from benchmarks.vmail_learning import main
+
+    run = tmp_path / "run"
+    (run / "vmail").mkdir(parents=True)
+    (run / "vmail" / "progress.csv").write_text("env_steps,eval_return\n40,-700.5\n440,-20.0\n")
+    (run / "bc").mkdir()
+    (run / "bc" / "progress.csv").write_text("updates,eval_return_mean\n250,108.0\n500,12.5\n")
+    demos = tmp_path / "demos"
+    demos.mkdir()
+    (demos / "expert_returns.json").write_text(json.dumps({"mean_return": 109.8}))
+    out = tmp_path / "out"
+    argv = [
+        "--task",
+        "dclaw_turn",
+        "--plot-only",
+        "--run-dir",
+        str(run),
+        "--demos",
+        str(demos),
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    result = json.loads((out / "vmail_dclaw_turn.json").read_text())
+    assert result["vmail_curve"] == [[0, -700.5], [40, -20.0]]
+    assert (result["bc_return"], result["expert_return"], result["action_repeat"]) == (12.5, 109.8, 1)
+    assert result["bc_curve"] == [[250, 108.0], [500, 12.5]]
+    assert result["hold_return"] == pytest.approx(-630.5, abs=0.5)  # D'Claw: holding the reset pose
+    assert (out / "vmail_dclaw_turn.png").stat().st_size > 0
