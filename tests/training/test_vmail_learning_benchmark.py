@@ -59,3 +59,13 @@ def test_plot_only_writes_a_result_per_task(tmp_path) -> None:
     assert result["bc_curve"] == [[250, 108.0], [500, 12.5]]
     assert result["hold_return"] == pytest.approx(-630.5, abs=0.5)  # D'Claw: holding the reset pose
     assert (out / "vmail_dclaw_turn.png").stat().st_size > 0
+
+
+def test_transfer_score_is_zero_at_holding_still_and_100_at_the_expert() -> None:
+    from benchmarks.vmail_transfer import normalised
+
+    assert normalised(-630.5, hold=-630.5, expert=109.8) == 0.0
+    assert normalised(109.8, hold=-630.5, expert=109.8) == pytest.approx(100.0)
+    assert normalised(-836.3, hold=-630.5, expert=109.8) == pytest.approx(-27.8, abs=0.05)
+    with pytest.raises(ValueError, match="undefined"):
+        normalised(1.0, hold=5.0, expert=5.0)
