@@ -88,6 +88,11 @@ def train(args: argparse.Namespace) -> None:
     from training.vmail.algorithm import VMAILTrainer, vmail_config
 
     torch.set_num_threads(args.threads)
+    if not (Path(args.demos) / "expert_returns.json").exists():  # first run: record the demos
+        from training.demos.collect import collect_demos
+
+        print(f"recording 10 expert demos of {args.task} at 32 px in {args.demos}", flush=True)
+        collect_demos(args.task, 10, args.demos, image_size=32)
     cfg = vmail_config(
         args.preset,
         [
