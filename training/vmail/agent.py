@@ -56,7 +56,7 @@ class VMAILAgent(nn.Module):
         self.world = world if world is not None else WorldModel(cfg, action_dim)
         feat = self.world.rssm.feat_dim
         b, d = cfg.behavior, cfg.disc
-        self.actor = Actor(feat, action_dim, b.actor_layers, b.units, b.init_std, b.mean_scale)
+        self.actor = Actor(feat, action_dim, b.actor_layers, b.units, b.init_std, b.mean_scale, b.min_std)
         self.value = Value(feat, b.value_layers, b.units)
         if d.expert_pairs not in EXPERT_PAIRS:
             raise ValueError(f"disc.expert_pairs must be one of {EXPERT_PAIRS}, got {d.expert_pairs!r}")
