@@ -132,6 +132,13 @@ def test_bc_weight_pulls_the_actor_towards_the_expert_actions() -> None:
     assert losses[10.0] < 0.05 < losses[0.0]
 
 
+def test_actor_std_floor_comes_from_the_config() -> None:
+    agent = VMAILAgent(tiny_cfg(**{"behavior.min_std": "0.3", "behavior.init_std": "1e-3"}), A)
+    with torch.no_grad():
+        _, std = agent.actor.dist_params(torch.randn(64, agent.world.rssm.feat_dim))
+    assert float(std.min()) >= 0.3 and float(std.max()) < 0.31
+
+
 def test_replay_roundtrip_resize_and_errors(tmp_path) -> None:
     rng = np.random.default_rng(1)
     for _ in range(2):
