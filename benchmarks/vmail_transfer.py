@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     sources, world = make_source_tasks(cfg, source_specs)
     pool = SequenceReplay(cfg.image_size, cfg.channels, seed=args.seed + 100)
     t0 = time.perf_counter()
-    rows = train_sources(cfg, sources, pool, args.source_episodes, seed=args.seed)
+    train_sources(cfg, sources, pool, args.source_episodes, seed=args.seed)
     source_s = time.perf_counter() - t0
     for task in sources:
         task.env.close()
@@ -168,7 +168,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "preset": args.preset,
         "seed": args.seed,
         "source_episodes": args.source_episodes,
-        "source_env_steps": int(sum(1 for _ in rows) * 40),
+        "source_env_steps": pool.steps,  # every source episode lands in the pooled B_π
         "source_wall_s": source_s,
         "target_updates": args.target_updates,
         "target_wall_s": target_s,

@@ -127,9 +127,15 @@ class VMAILAgent(nn.Module):
                 feats = self.world.rssm.open_loop(post, actions, self.cfg.behavior.horizon)
             else:
                 feats = post.feat()
-        pairs = torch.cat([feats[:, :-1].float(), actions[:, 1:]], -1)
-        bc_pairs = torch.cat([post.feat()[:, :-1].float(), actions[:, 1:]], -1)
-        return pairs.reshape(-1, pairs.shape[-1]), bc_pairs.reshape(-1, pairs.shape[-1])
+
+        def shifted(z: torch.Tensor) -> torch.Tensor:
+            pairs = torch.cat([z[:, :-1].float(), actions[:, 1:]], -1)
+            return pairs.reshape(-1, pairs.shape[-1])
+
+        pairs = shifted(feats)
+        if self.cfg.disc.expert_pairs == "posterior":  # D's pairs already are the posterior pairs
+            return pairs, pairs
+        return pairs, shifted(post.feat())
 
     # -- Algorithm 1, lines 11-19 --------------------------------------------------------
     def update(self, data: dict[str, np.ndarray], expert: dict[str, np.ndarray]) -> dict[str, float]:
