@@ -60,9 +60,11 @@ def test_expert_pairs_are_shifted() -> None:
     ep = synthetic_episode(np.random.default_rng(0), 6)
     batch = {k: ep[k][None] for k in ("image", "action")}
     pairs, _ = agent.expert_pairs(batch)
-    assert pairs.shape == (6, agent.world.rssm.feat_dim + A)
-    # (z_t, a_{t+1}): action[t+1] is the action taken at observation t
-    torch.testing.assert_close(pairs[:, -A:], torch.from_numpy(ep["action"][1:]))
+    F = agent.world.rssm.feat_dim
+    assert pairs.shape == (6, 2 * F + A)
+    # (z_t, a_{t+1}, z_{t+1}): action[t+1] is the action taken at observation t
+    torch.testing.assert_close(pairs[:, F : F + A], torch.from_numpy(ep["action"][1:]))
+    torch.testing.assert_close(pairs[1:, :F], pairs[:-1, F + A :])  # z_{t+1} is the next row's z
 
 
 def test_open_loop_expert_pairs_restart_from_the_posterior_every_horizon() -> None:
@@ -89,8 +91,9 @@ def test_open_loop_pairs_keep_the_shifted_actions() -> None:
     agent = VMAILAgent(tiny_cfg(**{"disc.expert_pairs": "open_loop"}), A)
     ep = synthetic_episode(np.random.default_rng(0), 6)
     pairs, bc_pairs = agent.expert_pairs({k: ep[k][None] for k in ("image", "action")})
-    torch.testing.assert_close(pairs[:, -A:], torch.from_numpy(ep["action"][1:]))
-    torch.testing.assert_close(bc_pairs[:, -A:], pairs[:, -A:])
+    F = agent.world.rssm.feat_dim
+    torch.testing.assert_close(pairs[:, F : F + A], torch.from_numpy(ep["action"][1:]))
+    torch.testing.assert_close(bc_pairs[:, F : F + A], pairs[:, F : F + A])
     with pytest.raises(ValueError, match="expert_pairs"):
         VMAILAgent(tiny_cfg(**{"disc.expert_pairs": "bogus"}), A)
 
@@ -98,15 +101,43 @@ def test_open_loop_pairs_keep_the_shifted_actions() -> None:
 def test_discriminator_on_stoch_drops_the_gru_state() -> None:
     agent = VMAILAgent(tiny_cfg(**{"disc.features": "stoch"}), A)
     rssm = agent.world.rssm
-    pairs = torch.randn(7, rssm.feat_dim + A)
-    d_in = agent.disc_input(pairs)
-    assert d_in.shape == (7, rssm.stoch_dim + A)
-    torch.testing.assert_close(d_in, torch.cat([pairs[:, : rssm.stoch_dim], pairs[:, -A:]], -1))
+    F, S = rssm.feat_dim, rssm.stoch_dim
+    steps = torch.randn(7, 2 * F + A)
+    d_in = agent.disc_input(steps)
+    assert d_in.shape == (7, S + A)
+    torch.testing.assert_close(d_in, torch.cat([steps[:, :S], steps[:, F : F + A]], -1))
     assert agent.disc(d_in).shape == (7,)
     full = VMAILAgent(tiny_cfg(), A)
-    assert full.disc_input(pairs) is pairs
+    torch.testing.assert_close(full.disc_input(steps), steps[:, : F + A])  # the paper's [z_t, a]
     with pytest.raises(ValueError, match=r"disc\.features"):
         VMAILAgent(tiny_cfg(**{"disc.features": "deter"}), A)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "features"), [("state", "feat"), ("transition", "feat"), ("transition", "stoch")]
+)
+def test_state_only_discriminators_never_see_the_action(inputs: str, features: str) -> None:
+    torch.manual_seed(0)
+    agent = VMAILAgent(tiny_cfg(**{"disc.inputs": inputs, "disc.features": features}), A)
+    rssm = agent.world.rssm
+    F = rssm.feat_dim
+    z_dim = rssm.stoch_dim if features == "stoch" else F
+    steps = torch.randn(5, 2 * F + A)
+    d_in = agent.disc_input(steps)
+    assert d_in.shape == (5, z_dim if inputs == "state" else 2 * z_dim)
+    other = steps.clone()
+    other[:, F : F + A] = torch.randn(5, A)  # different actions, same states
+    torch.testing.assert_close(agent.disc(agent.disc_input(other)), agent.disc(d_in))
+    if inputs == "transition":
+        torch.testing.assert_close(d_in[:, z_dim:], steps[:, F + A : F + A + z_dim])
+        # imagined steps: D scores z_t -> z_{t+1}, so its reward reaches the action only through the model
+        ep = synthetic_episode(np.random.default_rng(0), 8)
+        metrics = agent.update(
+            {k: ep[k][None] for k in ("image", "action")}, {k: ep[k][None] for k in ("image", "action")}
+        )
+        assert np.isfinite(metrics["disc_loss"]) and np.isfinite(metrics["actor_loss"])
+    with pytest.raises(ValueError, match=r"disc\.inputs"):
+        VMAILAgent(tiny_cfg(**{"disc.inputs": "action"}), A)
 
 
 def test_bc_weight_pulls_the_actor_towards_the_expert_actions() -> None:
@@ -126,7 +157,7 @@ def test_bc_weight_pulls_the_actor_towards_the_expert_actions() -> None:
         _, bc_pairs = agent.expert_pairs(batch)
         f = agent.world.rssm.feat_dim
         with torch.no_grad():
-            error = agent.actor.mode(bc_pairs[:, :f]) - bc_pairs[:, f:]
+            error = agent.actor.mode(bc_pairs[:, :f]) - bc_pairs[:, f : f + A]
         losses[weight] = float((error**2).sum(-1).mean())
         assert ("bc_loss" in metrics) == (weight > 0)
     assert losses[10.0] < 0.05 < losses[0.0]

@@ -26,6 +26,7 @@ from training.vmail.rssm import RSSM, State
 
 PRECISIONS = ("fp32", "bf16")
 DISC_FEATURES = ("feat", "stoch")
+DISC_INPUTS = ("state_action", "state", "transition")
 EXPERT_PAIRS = ("posterior", "open_loop")
 
 
@@ -62,8 +63,11 @@ class VMAILAgent(nn.Module):
             raise ValueError(f"disc.expert_pairs must be one of {EXPERT_PAIRS}, got {d.expert_pairs!r}")
         if d.features not in DISC_FEATURES:
             raise ValueError(f"disc.features must be one of {DISC_FEATURES}, got {d.features!r}")
+        if d.inputs not in DISC_INPUTS:
+            raise ValueError(f"disc.inputs must be one of {DISC_INPUTS}, got {d.inputs!r}")
         self.disc_on_stoch = d.features == "stoch"
-        disc_in = (self.world.rssm.stoch_dim if self.disc_on_stoch else feat) + action_dim
+        z_dim = self.world.rssm.stoch_dim if self.disc_on_stoch else feat
+        disc_in = {"state_action": z_dim + action_dim, "state": z_dim, "transition": 2 * z_dim}[d.inputs]
         self.disc = Discriminator(disc_in, d.layers, d.units)
         self.channels_last = bool(cfg.channels_last)
         if self.channels_last:
@@ -101,23 +105,44 @@ class VMAILAgent(nn.Module):
         opt.step()
         return float(norm)
 
-    def disc_input(self, pairs: torch.Tensor) -> torch.Tensor:
-        """[z, a] pairs as D sees them. DEV ``disc.features: stoch`` drops the GRU state,
-        which carries the previous action: with it, D can score "a_{t+1} ≈ a_t" (the expert's
-        smoothness) and the actor satisfies D by repeating its own last action."""
-        if not self.disc_on_stoch:
-            return pairs
-        stoch = self.world.rssm.stoch_dim
-        return torch.cat([pairs[..., :stoch], pairs[..., self.world.rssm.feat_dim :]], -1)
+    def disc_input(self, steps: torch.Tensor) -> torch.Tensor:
+        """What D sees of [z_t, a_{t+1}, z_{t+1}] steps (see ``steps``).
+
+        ``disc.inputs``: ``state_action`` (paper, eq. 6) [z_t, a]; DEV ``state`` [z_t] and
+        ``transition`` [z_t, z_{t+1}] (state-only imitation: D cannot reward matching the
+        expert's actions, only reaching and moving through the expert's states).
+        DEV ``disc.features: stoch`` drops the GRU state, which carries the previous action:
+        with it, D can score "a_{t+1} ≈ a_t" (the expert's smoothness) and the actor satisfies
+        D by repeating its own last action.
+        """
+        feat, a_dim = self.world.rssm.feat_dim, self.action_dim
+        z, a, z_next = steps[..., :feat], steps[..., feat : feat + a_dim], steps[..., feat + a_dim :]
+        if self.disc_on_stoch:
+            stoch = self.world.rssm.stoch_dim
+            z, z_next = z[..., :stoch], z_next[..., :stoch]
+        inputs = self.cfg.disc.inputs
+        if inputs == "state":
+            return z
+        if inputs == "transition":
+            return torch.cat([z, z_next], -1)
+        return torch.cat([z, a], -1)
+
+    @staticmethod
+    def steps(feats: torch.Tensor, actions: torch.Tensor, time_dim: int) -> torch.Tensor:
+        """[z_t, a_{t+1}, z_{t+1}] along ``time_dim``: ``actions`` index t is the action that
+        leaves z_t (already shifted by the caller)."""
+        n = feats.shape[time_dim]
+        z, z_next = feats.narrow(time_dim, 0, n - 1), feats.narrow(time_dim, 1, n - 1)
+        return torch.cat([z.float(), actions.float(), z_next.float()], -1)
 
     def expert_pairs(self, expert: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
-        """(z_t, a_{t+1}) pairs of the expert; ``action[t+1]`` is the action taken at obs t.
+        """Expert steps [z_t, a_{t+1}, z_{t+1}], flattened; ``action[t+1]`` is the action taken at obs t.
 
         ``disc.expert_pairs``: ``posterior`` (paper) takes z_t from the filter on every frame.
         ``open_loop`` (DEV) starts the filter's state every ``horizon`` frames and rolls the
         prior forward on the expert's own actions, so expert pairs carry the same model drift
         as the imagined policy pairs and D cannot tell them apart by drift alone.
-        Returns (pairs for D, posterior pairs for the optional BC term).
+        Returns (steps for D, posterior steps for the optional BC term).
         """
         actions = torch.as_tensor(expert["action"])
         with torch.no_grad(), self.autocast():
@@ -129,8 +154,8 @@ class VMAILAgent(nn.Module):
                 feats = post.feat()
 
         def shifted(z: torch.Tensor) -> torch.Tensor:
-            pairs = torch.cat([z[:, :-1].float(), actions[:, 1:]], -1)
-            return pairs.reshape(-1, pairs.shape[-1])
+            steps = self.steps(z, actions[:, 1:], time_dim=1)
+            return steps.reshape(-1, steps.shape[-1])
 
         pairs = shifted(feats)
         if self.cfg.disc.expert_pairs == "posterior":  # D's pairs already are the posterior pairs
@@ -166,7 +191,7 @@ class VMAILAgent(nn.Module):
         with self.autocast():
             feats, acts = self.world.rssm.imagine(start, self.actor.sample, cfg.behavior.horizon)
         feats = feats.float()
-        pairs = torch.cat([feats[:-1], acts.float()], -1)
+        pairs = self.steps(feats, acts, time_dim=0)
         lap("imagine")
 
         d_expert, d_policy = self.disc_input(e_pairs), self.disc_input(pairs)
@@ -184,7 +209,8 @@ class VMAILAgent(nn.Module):
             )
         if b.bc_weight > 0:  # DEV: anchor the actor to the expert's actions on expert posteriors
             feat_dim = self.world.rssm.feat_dim
-            bc = ((self.actor.mode(bc_pairs[:, :feat_dim]) - bc_pairs[:, feat_dim:]) ** 2).sum(-1).mean()
+            expert_actions = bc_pairs[:, feat_dim : feat_dim + self.action_dim]
+            bc = ((self.actor.mode(bc_pairs[:, :feat_dim]) - expert_actions) ** 2).sum(-1).mean()
             actor_loss = actor_loss + b.bc_weight * bc
             metrics["bc_loss"] = bc.detach()
         actor_params = list(self.actor.parameters())
