@@ -51,18 +51,30 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((py[0], tuple(py[1]), py[2]))
 
 
-def save_checkpoint(run_dir: Path | str, payload: dict[str, Any], fmt: str = FORMAT) -> Path:
-    """Write run_dir/checkpoint.pt atomically (temp file + fsync + os.replace); keep the previous one."""
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / LATEST
-    tmp = run_dir / f".{LATEST}.tmp.{os.getpid()}"
+def _write_temp(path: Path, obj: Any) -> Path:
+    """torch.save ``obj`` to a fsynced temp file beside ``path``; the caller renames it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp.{os.getpid()}"
     with open(tmp, "wb") as f:
-        torch.save({"format": fmt, **payload}, f)
+        torch.save(obj, f)
         f.flush()
         os.fsync(f.fileno())
+    return tmp
+
+
+def atomic_save(path: Path | str, obj: Any) -> Path:
+    """torch.save that never leaves a half-written ``path``: a kill keeps the old file."""
+    path = Path(path)
+    os.replace(_write_temp(path, obj), path)
+    return path
+
+
+def save_checkpoint(run_dir: Path | str, payload: dict[str, Any], fmt: str = FORMAT) -> Path:
+    """Write run_dir/checkpoint.pt atomically (temp file + fsync + os.replace); keep the previous one."""
+    path = Path(run_dir) / LATEST
+    tmp = _write_temp(path, {"format": fmt, **payload})
     if path.exists():
-        os.replace(path, run_dir / PREVIOUS)
+        os.replace(path, path.parent / PREVIOUS)
     os.replace(tmp, path)
     return path
 

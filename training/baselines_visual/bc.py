@@ -6,6 +6,9 @@ the same 10 demonstrations, with no environment interaction at all (so every log
 project's ``ImagePolicy`` (uint8 (N, K, H, W, C) frames in, Gaussian mean out), so a BC policy
 exports and deploys like an A2D trainee. K = 3 stacked frames by default: a single frame shows
 no velocity, which the swing-up and balance both need.
+
+A run resumes from ``run_dir``'s checkpoint (policy, optimiser and RNG streams, saved at each
+evaluation) and then continues exactly as an uninterrupted run would.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from policies.networks import ImagePolicy
 from training.baselines_visual.augment import random_shift
 from training.baselines_visual.dataset import FrameReplay
 from training.baselines_visual.evaluation import CHECKPOINT_FORMAT, env_info, evaluate_policy
-from training.checkpoint import env_info_to_dict, save_checkpoint
+from training.checkpoint import env_info_to_dict, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from training.demos.episodes import load_episodes
 from training.logger import RunLogger
 
@@ -47,6 +50,20 @@ class BCConfig:
     env_kwargs: dict[str, Any] = field(default_factory=dict)  # task variant, e.g. a turn target
 
 
+# Fields a resumed run must share with its checkpoint (updates and the eval cadence may change).
+RESUME_FIELDS = (
+    "task",
+    "demos",
+    "frame_stack",
+    "batch_size",
+    "lr",
+    "shift_pad",
+    "hidden",
+    "features",
+    "seed",
+)
+
+
 def bc_loss(policy: ImagePolicy, images: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
     """Mean squared error between the policy's mean action and the expert's (deterministic BC)."""
     return torch.mean((policy(images) - actions) ** 2)
@@ -63,8 +80,13 @@ def make_policy(cfg: BCConfig, image_shape: tuple[int, int, int], action_dim: in
     )
 
 
-def train_bc(cfg: BCConfig, log: Callable[[str], None] = print) -> dict[str, float]:
-    """Train, evaluating every ``eval_every`` updates; returns the final evaluation."""
+def _config_dict(cfg: BCConfig) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(cfg).items()}
+
+
+def train_bc(cfg: BCConfig, log: Callable[[str], None] = print, resume: bool = True) -> dict[str, float]:
+    """Train (resuming from ``run_dir``'s checkpoint, if any), evaluating every ``eval_every``
+    updates; returns the final evaluation."""
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     episodes = load_episodes(cfg.demos)
@@ -75,15 +97,18 @@ def train_bc(cfg: BCConfig, log: Callable[[str], None] = print) -> dict[str, flo
         raise ValueError(f"demo images must be square for the env's image_size, got {data.image_shape}")
     policy = make_policy(cfg, data.image_shape, data.action_dim)  # type: ignore[arg-type]
     opt = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
-    logger = RunLogger(cfg.run_dir, tensorboard=False)
+    start_update, result = 0, {}
+    if resume and Path(cfg.run_dir, "checkpoint.pt").exists():
+        start_update, result = _restore(cfg, policy, opt, gen)
+        log(f"resumed {cfg.run_dir} at update {start_update}")
+    logger = RunLogger(cfg.run_dir, start_iteration=start_update, tensorboard=False)
     log(
         f"BC on {len(episodes)} demos ({len(data)} pairs, image {data.image_shape}, "
         f"expert mean return {np.mean(demo_returns):.1f})"
     )
-    result: dict[str, float] = {}
-    start = time.perf_counter()
+    start = time.perf_counter() - float(result.get("wall_s", 0.0))
     recent: list[float] = []
-    for update in range(1, cfg.updates + 1):
+    for update in range(start_update + 1, cfg.updates + 1):
         images, actions = data.observations(data.sample_rows(cfg.batch_size, gen))
         loss = bc_loss(policy, random_shift(images, cfg.shift_pad, gen), actions)
         opt.zero_grad(set_to_none=True)
@@ -115,15 +140,42 @@ def train_bc(cfg: BCConfig, log: Callable[[str], None] = print) -> dict[str, flo
                 {
                     "method": "bc",
                     "policy": policy.state_dict(),
-                    "bc_config": {
-                        k: (list(v) if isinstance(v, tuple) else v)
-                        for k, v in dataclasses.asdict(cfg).items()
-                    },
+                    "optimizer": opt.state_dict(),
+                    "bc_config": _config_dict(cfg),
                     "env_info": env_info_to_dict(env_info(cfg.task, h)),
                     "update": update,
+                    "generator": gen.get_state(),
+                    "rng": rng_state(),
+                    "row": dict(result),
                 },
                 fmt=CHECKPOINT_FORMAT,
             )
     logger.close()
     Path(cfg.run_dir, "done").write_text(f"{result.get('eval_return_mean', float('nan'))}\n")
     return result
+
+
+def _restore(
+    cfg: BCConfig, policy: ImagePolicy, opt: torch.optim.Optimizer, gen: torch.Generator
+) -> tuple[int, dict[str, float]]:
+    from training.checkpoint import CheckpointError
+
+    state = load_checkpoint(cfg.run_dir, fmt=CHECKPOINT_FORMAT)
+    saved, current = state.get("bc_config", {}), _config_dict(cfg)
+    differ = [k for k in RESUME_FIELDS if saved.get(k) != current[k]]
+    if state.get("method") != "bc" or differ:
+        what = ", ".join(f"{k}: {saved.get(k)!r} there, {current[k]!r} here" for k in differ)
+        raise ValueError(
+            f"{cfg.run_dir} holds another run ({state.get('method')}{'; ' + what if what else ''}); "
+            "use another --run-dir, or --no-resume to start afresh"
+        )
+    if "optimizer" not in state:
+        raise CheckpointError(f"{cfg.run_dir}/checkpoint.pt predates resumable runs (no optimiser state)")
+    update = int(state["update"])
+    if update > cfg.updates:
+        raise ValueError(f"{cfg.run_dir} is already at update {update}, past --updates {cfg.updates}")
+    policy.load_state_dict(state["policy"])
+    opt.load_state_dict(state["optimizer"])
+    gen.set_state(state["generator"])
+    set_rng_state(state["rng"])
+    return update, dict(state["row"])

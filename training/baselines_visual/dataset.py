@@ -97,6 +97,47 @@ class FrameReplay:
             "discount": self.discounts[rows],
         }
 
+    def state_dict(self) -> dict[str, torch.Tensor | int]:
+        """The filled part only (frames and transitions), for resuming an off-policy run."""
+        n, f = self.size, self.num_frames
+        return {
+            "frames": self.frames[:f].clone(),
+            "obs_index": self.obs_index[:n].clone(),
+            "next_index": self.next_index[:n].clone(),
+            "actions": self.actions[:n].clone(),
+            "rewards": self.rewards[:n].clone(),
+            "discounts": self.discounts[:n].clone(),
+            "size": n,
+            "num_frames": f,
+        }
+
+    def load_state_dict(self, state: dict[str, torch.Tensor | int], size: int, num_frames: int) -> None:
+        """Restore the first ``size`` transitions and ``num_frames`` frames of a saved replay.
+
+        The replay file may be newer than the checkpoint that names ``size`` (it is written
+        first); it only ever grows, so its prefix is exactly the replay at checkpoint time.
+        """
+        if int(state["size"]) < size or int(state["num_frames"]) < num_frames:
+            raise ValueError(
+                f"saved replay holds {state['size']} transitions / {state['num_frames']} frames, "
+                f"fewer than the checkpoint's {size} / {num_frames}"
+            )
+        if size > self.obs_index.shape[0] or num_frames > self.frames.shape[0]:
+            raise ValueError(f"saved replay ({size} transitions) exceeds this replay's capacity")
+        frames = state["frames"]
+        assert isinstance(frames, torch.Tensor)
+        if tuple(frames.shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"saved replay has frames {tuple(frames.shape[1:])}, this replay {self.image_shape}"
+            )
+        self.frames[:num_frames] = frames[:num_frames]
+        for name in ("obs_index", "next_index", "actions", "rewards", "discounts"):
+            saved = state[name]
+            assert isinstance(saved, torch.Tensor)
+            getattr(self, name)[:size] = saved[:size]
+        self.size, self.num_frames = size, num_frames
+        self._episode_start = num_frames
+
     def sample_rows(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
         if self.size == 0:
             raise RuntimeError("cannot sample from an empty replay")

@@ -6,6 +6,11 @@ step is followed by one update. Every ``eval_every`` environment steps the deter
 policy is evaluated on fresh seeded episodes and a row (return vs environment steps) goes to
 ``progress.csv``; a checkpoint is written atomically at the same time. The environment's own
 reward is only logged (``train_return``), never learned from.
+
+Resuming (the default when ``run_dir`` holds a checkpoint): networks, optimisers, RNG streams
+and the agent's replay (``replay.pt``, written atomically just before the checkpoint) come
+back as they were at the last evaluation. The environment cannot be rewound mid-episode, so
+a resumed run starts a fresh episode; the interrupted episode's steps stay in the replay.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,11 +30,21 @@ from training.baselines_visual.dataset import FrameReplay
 from training.baselines_visual.evaluation import CHECKPOINT_FORMAT, env_info, evaluate_policy
 from training.baselines_visual.sac import DrQSAC, SACConfig
 from training.baselines_visual.sqil import sqil_batch
-from training.checkpoint import env_info_to_dict, save_checkpoint
+from training.checkpoint import (
+    atomic_save,
+    env_info_to_dict,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from training.demos.episodes import load_episodes
 from training.logger import RunLogger
 
 METHODS = ("sqil", "dac")
+REPLAY_FILE = "replay.pt"
+# Config fields a resumed run must share with the checkpoint (env_steps, eval cadence may change).
+RESUME_FIELDS = ("method", "task", "demos", "seed", "seed_steps", "batch_size", "sac")
 
 
 @dataclass(frozen=True)
@@ -46,8 +62,10 @@ class OffPolicyConfig:
     sac: SACConfig = field(default_factory=SACConfig)
 
 
-def train_offpolicy(cfg: OffPolicyConfig, log: Callable[[str], None] = print) -> dict[str, float]:
-    """Run SQIL or DAC; returns the last evaluation row."""
+def train_offpolicy(
+    cfg: OffPolicyConfig, log: Callable[[str], None] = print, resume: bool = True
+) -> dict[str, float]:
+    """Run SQIL or DAC (resuming from ``run_dir``'s checkpoint, if any); returns the last evaluation row."""
     import sim_bridges
 
     if cfg.method not in METHODS:
@@ -77,18 +95,27 @@ def train_offpolicy(cfg: OffPolicyConfig, log: Callable[[str], None] = print) ->
         if cfg.method == "dac"
         else None
     )
-    logger = RunLogger(cfg.run_dir, tensorboard=False)
+    start_step, train_returns, row = 0, [], {}
+    if resume and Path(cfg.run_dir, "checkpoint.pt").exists():
+        try:
+            start_step, last_train, row = _restore(cfg, sac, dac, agent, gen, rng)
+        except Exception:
+            env.close()
+            raise
+        train_returns = [last_train] if not np.isnan(last_train) else []
+        log(f"resumed {cfg.run_dir} at env step {start_step} ({len(agent)} agent transitions in replay)")
+    logger = RunLogger(cfg.run_dir, start_iteration=start_step, tensorboard=False)
     expert_mean = float(np.mean([ep["reward"].sum() for ep in episodes]))
     log(f"{cfg.method.upper()} on {cfg.task}: {len(demos)} demo transitions, expert return {expert_mean:.1f}")
 
     window = FrameWindow(cfg.sac.frame_stack)
-    obs, _ = env.reset(seed=cfg.seed)
+    obs, _ = env.reset(seed=cfg.seed + start_step)  # a resumed run starts a fresh, seeded episode
     window.reset(obs["image"][None])
     agent.begin_episode(obs["image"])
-    train_return, train_returns, stats, row = 0.0, [], {}, {}
-    start = time.perf_counter()
+    train_return, stats = 0.0, {}
+    start = time.perf_counter() - float(row.get("wall_s", 0.0))
     try:
-        for step in range(1, cfg.env_steps + 1):
+        for step in range(start_step + 1, cfg.env_steps + 1):
             if step <= cfg.seed_steps:
                 action = rng.uniform(-1.0, 1.0, demos.action_dim).astype(np.float32)
             else:
@@ -120,22 +147,94 @@ def train_offpolicy(cfg: OffPolicyConfig, log: Callable[[str], None] = print) ->
                 }
                 logger.log(row)
                 log(f"env step {step}: eval return {row['eval_return_mean']:.1f} (expert {expert_mean:.1f})")
-                save_checkpoint(
-                    cfg.run_dir,
-                    {
-                        "method": cfg.method,
-                        "sac": sac.state_dict(),
-                        "discriminator": dac.disc.state_dict() if dac is not None else {},
-                        "offpolicy_config": dataclasses.asdict(cfg),
-                        "env_info": env_info_to_dict(env_info(cfg.task, h)),
-                        "env_steps": step,
-                    },
-                    fmt=CHECKPOINT_FORMAT,
-                )
+                _save(cfg, sac, dac, agent, gen, rng, step, row, h)
     finally:
         env.close()
         logger.close()
     return row
+
+
+def _save(
+    cfg: OffPolicyConfig,
+    sac: DrQSAC,
+    dac: DACReward | None,
+    agent: FrameReplay,
+    gen: torch.Generator,
+    rng: np.random.Generator,
+    step: int,
+    row: dict[str, float],
+    image_size: int,
+) -> None:
+    """Replay first, then the checkpoint that names how much of it is valid (see module doc)."""
+    atomic_save(Path(cfg.run_dir) / REPLAY_FILE, agent.state_dict())
+    save_checkpoint(
+        cfg.run_dir,
+        {
+            "method": cfg.method,
+            "sac": sac.state_dict(),
+            "sac_optimizers": sac.optimizer_state_dict(),
+            "discriminator": dac.disc.state_dict() if dac is not None else {},
+            "discriminator_optimizer": dac.opt.state_dict() if dac is not None else {},
+            "offpolicy_config": dataclasses.asdict(cfg),
+            "env_info": env_info_to_dict(env_info(cfg.task, image_size)),
+            "env_steps": step,
+            "replay_size": len(agent),
+            "replay_frames": agent.num_frames,
+            "generator": gen.get_state(),
+            "numpy_generator": rng.bit_generator.state,
+            "rng": rng_state(),
+            "row": dict(row),
+        },
+        fmt=CHECKPOINT_FORMAT,
+    )
+
+
+def _restore(
+    cfg: OffPolicyConfig,
+    sac: DrQSAC,
+    dac: DACReward | None,
+    agent: FrameReplay,
+    gen: torch.Generator,
+    rng: np.random.Generator,
+) -> tuple[int, float, dict[str, float]]:
+    """Load the checkpoint and replay into the fresh objects; returns (env step, last train return, row)."""
+    from training.checkpoint import CheckpointError
+
+    state = load_checkpoint(cfg.run_dir, fmt=CHECKPOINT_FORMAT)
+    saved = state.get("offpolicy_config", {})
+    current = dataclasses.asdict(cfg)
+    differ = [k for k in RESUME_FIELDS if saved.get(k) != current[k]]
+    if differ:
+        raise ValueError(
+            f"{cfg.run_dir} holds a run with other settings ({', '.join(differ)}: "
+            f"{', '.join(f'{saved.get(k)!r} there, {current[k]!r} here' for k in differ)}); "
+            "use another --run-dir, or --no-resume to start afresh"
+        )
+    if "sac_optimizers" not in state:
+        raise CheckpointError(f"{cfg.run_dir}/checkpoint.pt predates resumable runs (no optimiser state)")
+    step = int(state["env_steps"])
+    if step > cfg.env_steps:
+        raise ValueError(f"{cfg.run_dir} is already at env step {step}, past --env-steps {cfg.env_steps}")
+    replay_path = Path(cfg.run_dir) / REPLAY_FILE
+    try:
+        replay = torch.load(replay_path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise CheckpointError(
+            f"{replay_path} is missing: the checkpoint cannot be resumed without it"
+        ) from None
+    except Exception as exc:
+        raise CheckpointError(f"corrupt replay file {replay_path}: {type(exc).__name__}: {exc}") from exc
+    agent.load_state_dict(replay, int(state["replay_size"]), int(state["replay_frames"]))
+    sac.load_state_dict(state["sac"])
+    sac.load_optimizer_state_dict(state["sac_optimizers"])
+    if dac is not None:
+        dac.disc.load_state_dict(state["discriminator"])
+        dac.opt.load_state_dict(state["discriminator_optimizer"])
+    gen.set_state(state["generator"])
+    rng.bit_generator.state = state["numpy_generator"]
+    set_rng_state(state["rng"])
+    row = dict(state["row"])
+    return step, float(row.get("train_return", float("nan"))), row
 
 
 def _update(

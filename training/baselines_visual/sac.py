@@ -184,3 +184,21 @@ class DrQSAC:
             "critic_target": self.critic_target.state_dict(),
             "log_alpha": self.log_alpha.detach().clone(),
         }
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        for name in ("encoder", "critic", "actor", "encoder_target", "critic_target"):
+            getattr(self, name).load_state_dict(state[name])
+        with torch.no_grad():
+            self.log_alpha.copy_(state["log_alpha"])  # type: ignore[arg-type]
+
+    def optimizer_state_dict(self) -> dict[str, object]:
+        return {
+            "critic": self.critic_opt.state_dict(),
+            "actor": self.actor_opt.state_dict(),
+            "alpha": self.alpha_opt.state_dict(),
+        }
+
+    def load_optimizer_state_dict(self, state: dict[str, object]) -> None:
+        self.critic_opt.load_state_dict(state["critic"])  # type: ignore[arg-type]
+        self.actor_opt.load_state_dict(state["actor"])  # type: ignore[arg-type]
+        self.alpha_opt.load_state_dict(state["alpha"])  # type: ignore[arg-type]

@@ -8,7 +8,9 @@ Example::
 
 BC learns offline from the demos only; SQIL and DAC (DrQ-SAC) also act in the environment.
 Logs ``progress.csv`` (evaluation return against updates / environment steps) and
-``checkpoint.pt`` in the run directory (default ``runs/<method>_<task>/seed<k>``).
+``checkpoint.pt`` in the run directory (default ``runs/<method>_<task>/seed<k>``). Running the
+same command again resumes from that checkpoint (SQIL/DAC also keep their replay in
+``replay.pt``); ``--no-resume`` starts afresh.
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shift-pad", type=int, default=4, help="DrQ random shift in pixels (0: off)")
     parser.add_argument("--eval-episodes", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument(
+        "--no-resume",
+        dest="resume",
+        action="store_false",
+        help="start afresh even if --run-dir holds a checkpoint",
+    )
     bc = parser.add_argument_group("bc")
     bc.add_argument("--updates", type=int, default=3000, help="gradient updates")
     parser.add_argument(
@@ -40,6 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from training.checkpoint import CheckpointError
     from training.demos.episodes import EpisodeFormatError
 
     torch.set_num_threads(max(1, args.threads))
@@ -62,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
                 updates=args.updates,
                 shift_pad=args.shift_pad,
             )
-            result = train_bc(bc)
+            result = train_bc(bc, resume=args.resume)
         else:
             from training.baselines_visual.offpolicy import OffPolicyConfig, train_offpolicy
             from training.baselines_visual.sac import SACConfig
@@ -71,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
             off = OffPolicyConfig(
                 method=args.method, **common, env_steps=args.env_steps, seed_steps=args.seed_steps, sac=sac
             )
-            result = train_offpolicy(off)
-    except (FileNotFoundError, EpisodeFormatError, ValueError) as exc:
+            result = train_offpolicy(off, resume=args.resume)
+    except (FileNotFoundError, EpisodeFormatError, ValueError, CheckpointError) as exc:
         print(f"asymlearn train-visual: {exc}")
         return 2
     print(f"final: eval return {result['eval_return_mean']:.1f}, expert {result['expert_return_mean']:.1f}")
