@@ -100,6 +100,19 @@ def load_checkpoint(path: Path | str, fmt: str = FORMAT) -> dict[str, Any]:
     return state
 
 
+def require_same_settings(
+    run_dir: Path | str, saved: dict[str, Any], current: dict[str, Any], fields: tuple[str, ...]
+) -> None:
+    """Refuse to resume a run directory that holds a run with other settings, naming them."""
+    differ = [k for k in fields if saved.get(k) != current.get(k)]
+    if differ:
+        what = "; ".join(f"{k}: {saved.get(k)!r} there, {current.get(k)!r} here" for k in differ)
+        raise ValueError(
+            f"{run_dir} holds a run with other settings ({what}); "
+            "use another --run-dir, or --no-resume to start afresh"
+        )
+
+
 def env_info_to_dict(info: Any) -> dict[str, Any]:
     return dataclasses.asdict(info)
 

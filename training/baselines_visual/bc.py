@@ -27,7 +27,14 @@ from policies.networks import ImagePolicy
 from training.baselines_visual.augment import random_shift
 from training.baselines_visual.dataset import FrameReplay
 from training.baselines_visual.evaluation import CHECKPOINT_FORMAT, env_info, evaluate_policy
-from training.checkpoint import env_info_to_dict, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from training.checkpoint import (
+    env_info_to_dict,
+    load_checkpoint,
+    require_same_settings,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from training.demos.episodes import load_episodes
 from training.logger import RunLogger
 
@@ -161,14 +168,8 @@ def _restore(
     from training.checkpoint import CheckpointError
 
     state = load_checkpoint(cfg.run_dir, fmt=CHECKPOINT_FORMAT)
-    saved, current = state.get("bc_config", {}), _config_dict(cfg)
-    differ = [k for k in RESUME_FIELDS if saved.get(k) != current[k]]
-    if state.get("method") != "bc" or differ:
-        what = ", ".join(f"{k}: {saved.get(k)!r} there, {current[k]!r} here" for k in differ)
-        raise ValueError(
-            f"{cfg.run_dir} holds another run ({state.get('method')}{'; ' + what if what else ''}); "
-            "use another --run-dir, or --no-resume to start afresh"
-        )
+    saved = {**state.get("bc_config", {}), "method": state.get("method")}
+    require_same_settings(cfg.run_dir, saved, {**_config_dict(cfg), "method": "bc"}, RESUME_FIELDS)
     if "optimizer" not in state:
         raise CheckpointError(f"{cfg.run_dir}/checkpoint.pt predates resumable runs (no optimiser state)")
     update = int(state["update"])

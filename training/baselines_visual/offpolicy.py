@@ -34,6 +34,7 @@ from training.checkpoint import (
     atomic_save,
     env_info_to_dict,
     load_checkpoint,
+    require_same_settings,
     rng_state,
     save_checkpoint,
     set_rng_state,
@@ -95,10 +96,11 @@ def train_offpolicy(
         if cfg.method == "dac"
         else None
     )
+    learner = _Learner(sac, dac, agent, gen, rng)
     start_step, train_returns, row = 0, [], {}
     if resume and Path(cfg.run_dir, "checkpoint.pt").exists():
         try:
-            start_step, last_train, row = _restore(cfg, sac, dac, agent, gen, rng)
+            start_step, last_train, row = _restore(cfg, learner)
         except Exception:
             env.close()
             raise
@@ -147,25 +149,27 @@ def train_offpolicy(
                 }
                 logger.log(row)
                 log(f"env step {step}: eval return {row['eval_return_mean']:.1f} (expert {expert_mean:.1f})")
-                _save(cfg, sac, dac, agent, gen, rng, step, row, h)
+                _save(cfg, learner, step, row, h)
     finally:
         env.close()
         logger.close()
     return row
 
 
-def _save(
-    cfg: OffPolicyConfig,
-    sac: DrQSAC,
-    dac: DACReward | None,
-    agent: FrameReplay,
-    gen: torch.Generator,
-    rng: np.random.Generator,
-    step: int,
-    row: dict[str, float],
-    image_size: int,
-) -> None:
+@dataclass
+class _Learner:
+    """Everything a checkpoint must capture for a run to resume."""
+
+    sac: DrQSAC
+    dac: DACReward | None
+    agent: FrameReplay
+    gen: torch.Generator
+    rng: np.random.Generator
+
+
+def _save(cfg: OffPolicyConfig, learner: _Learner, step: int, row: dict[str, float], image_size: int) -> None:
     """Replay first, then the checkpoint that names how much of it is valid (see module doc)."""
+    sac, dac, agent, gen, rng = learner.sac, learner.dac, learner.agent, learner.gen, learner.rng
     atomic_save(Path(cfg.run_dir) / REPLAY_FILE, agent.state_dict())
     save_checkpoint(
         cfg.run_dir,
@@ -189,27 +193,15 @@ def _save(
     )
 
 
-def _restore(
-    cfg: OffPolicyConfig,
-    sac: DrQSAC,
-    dac: DACReward | None,
-    agent: FrameReplay,
-    gen: torch.Generator,
-    rng: np.random.Generator,
-) -> tuple[int, float, dict[str, float]]:
+def _restore(cfg: OffPolicyConfig, learner: _Learner) -> tuple[int, float, dict[str, float]]:
     """Load the checkpoint and replay into the fresh objects; returns (env step, last train return, row)."""
+    sac, dac, agent, gen, rng = learner.sac, learner.dac, learner.agent, learner.gen, learner.rng
     from training.checkpoint import CheckpointError
 
     state = load_checkpoint(cfg.run_dir, fmt=CHECKPOINT_FORMAT)
-    saved = state.get("offpolicy_config", {})
-    current = dataclasses.asdict(cfg)
-    differ = [k for k in RESUME_FIELDS if saved.get(k) != current[k]]
-    if differ:
-        raise ValueError(
-            f"{cfg.run_dir} holds a run with other settings ({', '.join(differ)}: "
-            f"{', '.join(f'{saved.get(k)!r} there, {current[k]!r} here' for k in differ)}); "
-            "use another --run-dir, or --no-resume to start afresh"
-        )
+    require_same_settings(
+        cfg.run_dir, state.get("offpolicy_config", {}), dataclasses.asdict(cfg), RESUME_FIELDS
+    )
     if "sac_optimizers" not in state:
         raise CheckpointError(f"{cfg.run_dir}/checkpoint.pt predates resumable runs (no optimiser state)")
     step = int(state["env_steps"])
