@@ -163,6 +163,23 @@ def test_bc_weight_pulls_the_actor_towards_the_expert_actions() -> None:
     assert losses[10.0] < 0.05 < losses[0.0]
 
 
+def test_env_reward_source_trains_a_reward_head_and_drives_the_actor() -> None:
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    eps = [synthetic_episode(rng, 8) for _ in range(4)]
+    batch = {k: np.stack([e[k] for e in eps]) for k in ("image", "action", "reward")}
+    batch["reward"] = batch["image"][..., 0].mean((-1, -2)).astype(np.float32) / 50.0  # known per frame
+    agent = VMAILAgent(tiny_cfg(**{"behavior.reward_source": "env", "train.length": "9"}), A)
+    assert agent.world.reward_head is not None and VMAILAgent(tiny_cfg(), A).world.reward_head is None
+    first = agent.update(batch, batch)["reward_log_lik"]
+    for _ in range(40):
+        metrics = agent.update(batch, batch)
+    assert metrics["reward_log_lik"] > first + 0.1, (first, metrics)  # the head learns r_t from z_t
+    assert metrics["reward_mean"] > 0.1  # imagined rewards are the head's (log D is always < 0)
+    with pytest.raises(ValueError, match=r"behavior\.reward_source"):
+        VMAILAgent(tiny_cfg(**{"behavior.reward_source": "oracle"}), A)
+
+
 def test_actor_std_floor_comes_from_the_config() -> None:
     agent = VMAILAgent(tiny_cfg(**{"behavior.min_std": "0.3", "behavior.init_std": "1e-3"}), A)
     with torch.no_grad():

@@ -20,14 +20,15 @@ from torch import nn
 
 from training.vmail.behavior import Actor, Value, behavior_losses
 from training.vmail.discriminator import Discriminator
-from training.vmail.losses import elbo_loss, gaussian_kl
-from training.vmail.networks import ConvDecoder, ConvEncoder, preprocess
+from training.vmail.losses import elbo_loss, gaussian_kl, unit_gaussian_log_prob
+from training.vmail.networks import ConvDecoder, ConvEncoder, DenseHead, preprocess
 from training.vmail.rssm import RSSM, State
 
 PRECISIONS = ("fp32", "bf16")
 DISC_FEATURES = ("feat", "stoch")
 DISC_INPUTS = ("state_action", "state", "transition")
 EXPERT_PAIRS = ("posterior", "open_loop")
+REWARD_SOURCES = ("disc", "env")
 
 
 class WorldModel(nn.Module):
@@ -39,6 +40,11 @@ class WorldModel(nn.Module):
         self.encoder = ConvEncoder(cfg.image_size, cfg.channels, m.cnn_depth)
         self.rssm = RSSM(self.encoder.embed_dim, action_dim, m.stoch, m.deter, m.hidden, m.min_std)
         self.decoder = ConvDecoder(self.rssm.feat_dim, cfg.image_size, cfg.channels, m.cnn_depth)
+        source = cfg.behavior.reward_source
+        if source not in REWARD_SOURCES:
+            raise ValueError(f"behavior.reward_source must be one of {REWARD_SOURCES}, got {source!r}")
+        # DEV diagnostic, not imitation: Dreamer's reward head on the environment's reward
+        self.reward_head = DenseHead(self.rssm.feat_dim, 1, 2, m.hidden) if source == "env" else None
 
 
 class VMAILAgent(nn.Module):
@@ -181,6 +187,14 @@ class VMAILAgent(nn.Module):
             recon = self.world.decoder(post.feat())
         kl = gaussian_kl(post.mean, post.std, prior.mean, prior.std)
         model_loss, mm = elbo_loss(recon, x.float(), kl, cfg.model.free_nats, cfg.model.kl_scale)
+        if self.world.reward_head is not None:  # r_t arrives with observation t
+            predicted = self.world.reward_head(post.feat().float()).squeeze(-1)
+            rewards = torch.as_tensor(data["reward"]).float()
+            reward_log_lik = unit_gaussian_log_prob(
+                predicted[..., None], rewards[..., None], event_dims=1
+            ).mean()
+            model_loss = model_loss - reward_log_lik
+            metrics["reward_log_lik"] = reward_log_lik.detach()
         metrics.update(mm, model_loss=model_loss.detach())
         metrics["model_grad_norm"] = self._step("model", model_loss)
         lap("model")
@@ -203,7 +217,10 @@ class VMAILAgent(nn.Module):
 
         b = cfg.behavior
         with self.autocast():
-            reward = self.disc.reward(d_policy, b.reward)
+            if self.world.reward_head is None:
+                reward = self.disc.reward(d_policy, b.reward)
+            else:  # the reward of the step z_t -> z_{t+1} is predicted from z_{t+1}
+                reward = self.world.reward_head(feats[1:]).squeeze(-1).float()
             actor_loss, value_loss, bm = behavior_losses(
                 reward, feats, self.value, b.gamma, b.lam, b.bootstrap
             )
