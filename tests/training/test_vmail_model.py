@@ -209,6 +209,40 @@ def test_replay_roundtrip_resize_and_errors(tmp_path) -> None:
         empty.load_dir(tmp_path / "missing")
 
 
+def test_union_sample_marks_sources_and_honours_fixed_shares() -> None:
+    rng = np.random.default_rng(3)
+    expert, policy = SequenceReplay(32, 3, seed=0), SequenceReplay(32, 3, seed=1)
+    for _ in range(9):
+        expert.add(synthetic_episode(rng, 10))
+    policy.add(synthetic_episode(rng, 10))
+    draws = np.random.default_rng(0)
+    proportional = np.concatenate([union_sample([expert, policy], 50, 4, draws)["source"] for _ in range(40)])
+    assert 0.06 < proportional.mean() < 0.14  # 1 episode in 10
+    halves = np.concatenate(
+        [union_sample([expert, policy], 50, 4, draws, [0.5, 0.5])["source"] for _ in range(40)]
+    )
+    assert 0.45 < halves.mean() < 0.55
+    only_expert = union_sample([expert, SequenceReplay(32, 3)], 8, 4, draws, [0.5, 0.5])
+    assert (only_expert["source"] == 0).all()  # an empty replay gives its share away
+    with pytest.raises(ValueError, match="shares"):
+        union_sample([expert, policy], 8, 4, draws, [1.0])
+
+
+def test_imagination_can_start_from_the_agents_own_windows_only() -> None:
+    own = VMAILAgent(tiny_cfg(**{"train.imagine_from": "policy"}), A)
+    data = {"from_policy": np.array([False, True, False, True])}
+    assert own.imagination_rows(data).tolist() == [1, 3]
+    assert own.imagination_rows({"from_policy": np.zeros(4, bool)}) == slice(None)  # none yet: all
+    assert VMAILAgent(tiny_cfg(), A).imagination_rows(data) == slice(None)  # the authors' default
+    rng = np.random.default_rng(0)
+    eps = [synthetic_episode(rng, 8) for _ in range(4)]
+    batch = {k: np.stack([e[k] for e in eps]) for k in ("image", "action", "reward")}
+    metrics = own.update({**batch, "from_policy": data["from_policy"]}, batch)
+    assert np.isfinite(metrics["actor_loss"])
+    with pytest.raises(ValueError, match=r"train\.imagine_from"):
+        VMAILAgent(tiny_cfg(**{"train.imagine_from": "expert"}), A)
+
+
 def test_start_fraction_draws_windows_from_the_episode_start() -> None:
     rng = np.random.default_rng(2)
     eps = [synthetic_episode(rng, 60) for _ in range(3)]

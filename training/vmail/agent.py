@@ -29,6 +29,7 @@ DISC_FEATURES = ("feat", "stoch")
 DISC_INPUTS = ("state_action", "state", "transition")
 EXPERT_PAIRS = ("posterior", "open_loop")
 REWARD_SOURCES = ("disc", "env")
+IMAGINE_FROM = ("batch", "policy")
 
 
 class WorldModel(nn.Module):
@@ -69,6 +70,10 @@ class VMAILAgent(nn.Module):
             raise ValueError(f"disc.expert_pairs must be one of {EXPERT_PAIRS}, got {d.expert_pairs!r}")
         if d.features not in DISC_FEATURES:
             raise ValueError(f"disc.features must be one of {DISC_FEATURES}, got {d.features!r}")
+        if cfg.train.imagine_from not in IMAGINE_FROM:
+            raise ValueError(
+                f"train.imagine_from must be one of {IMAGINE_FROM}, got {cfg.train.imagine_from!r}"
+            )
         if d.inputs not in DISC_INPUTS:
             raise ValueError(f"disc.inputs must be one of {DISC_INPUTS}, got {d.inputs!r}")
         self.disc_on_stoch = d.features == "stoch"
@@ -168,6 +173,19 @@ class VMAILAgent(nn.Module):
             return pairs, pairs
         return pairs, shifted(post.feat())
 
+    def imagination_rows(self, data: dict[str, np.ndarray]) -> np.ndarray | slice:
+        """Model-batch windows whose posteriors start imagination.
+
+        ``train.imagine_from``: ``batch`` (paper/authors) uses every window of B_E ∪ B_π.
+        DEV ``policy`` uses the agent's own windows only (``data["from_policy"]``): expert
+        windows show the pole already up, and an actor trained from them learns to stay
+        there, not how to get there from where it starts (README, third round).
+        """
+        if self.cfg.train.imagine_from == "batch" or "from_policy" not in data:
+            return slice(None)
+        own = np.flatnonzero(data["from_policy"])
+        return own if len(own) else slice(None)
+
     # -- Algorithm 1, lines 11-19 --------------------------------------------------------
     def update(self, data: dict[str, np.ndarray], expert: dict[str, np.ndarray]) -> dict[str, float]:
         """One update of model, discriminator, actor and value; returns scalar metrics."""
@@ -201,7 +219,8 @@ class VMAILAgent(nn.Module):
 
         e_pairs, bc_pairs = self.expert_pairs(expert)
         lap("expert")
-        start = post.detach().map(lambda t: t[:, :-1].reshape(-1, t.shape[-1]))
+        rows = self.imagination_rows(data)
+        start = post.detach().map(lambda t: t[rows, :-1].reshape(-1, t.shape[-1]))
         with self.autocast():
             feats, acts = self.world.rssm.imagine(start, self.actor.sample, cfg.behavior.horizon)
         feats = feats.float()

@@ -85,6 +85,16 @@ def run_episode(
     return episode, total, steps
 
 
+def sample_model_batch(
+    expert: SequenceReplay, policy: SequenceReplay, t: Any, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Windows of B_E ∪ B_π for the model update, marked ``from_policy`` (train.policy_share)."""
+    shares = None if t.policy_share < 0 else [1.0 - t.policy_share, t.policy_share]
+    batch = union_sample([expert, policy], t.batch, t.length, rng, shares)
+    batch["from_policy"] = batch.pop("source") == 1
+    return batch
+
+
 class VMAILTrainer:
     """Algorithm 1 on one environment; resumable from ``run_dir/checkpoint.pt``."""
 
@@ -145,7 +155,7 @@ class VMAILTrainer:
     # -- Algorithm 1 ---------------------------------------------------------------------
     def update(self) -> dict[str, float]:
         t = self.cfg.train
-        model_batch = union_sample([self.expert, self.policy], t.batch, t.length, self.rng)
+        model_batch = sample_model_batch(self.expert, self.policy, t, self.rng)
         expert_batch = self.expert.sample(t.batch, t.length)
         return self.agent.update(model_batch, expert_batch)
 

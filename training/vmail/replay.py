@@ -125,12 +125,31 @@ class SequenceReplay:
 
 
 def union_sample(
-    replays: list[SequenceReplay], batch: int, length: int, rng: np.random.Generator
+    replays: list[SequenceReplay],
+    batch: int,
+    length: int,
+    rng: np.random.Generator,
+    shares: list[float] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Sample from the union B_E ∪ B_π: each window comes from a source in proportion to its episodes."""
+    """Sample from the union B_E ∪ B_π; ``source`` (batch,) names each window's replay (its index).
+
+    By default each window comes from a replay in proportion to its episodes (the authors'
+    sampling over the merged directory). ``shares`` fixes the fraction per replay instead
+    (DEV); empty replays give their share to the others.
+    """
     counts = np.array([len(r) for r in replays], dtype=float)
     if counts.sum() == 0:
         raise ValueError("all replay buffers are empty")
+    if shares is not None:
+        if len(shares) != len(replays) or min(shares) < 0 or sum(shares) <= 0:
+            raise ValueError(f"shares must be {len(replays)} non-negative numbers, got {shares}")
+        counts = np.where(counts > 0, np.asarray(shares, float), 0.0)
+        if counts.sum() == 0:
+            raise ValueError(f"shares {shares} put every window in an empty replay")
     per = rng.multinomial(batch, counts / counts.sum())
-    parts = [r.sample(int(n), length) for r, n in zip(replays, per, strict=True) if n > 0]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    parts = [
+        (i, r.sample(int(n), length)) for i, (r, n) in enumerate(zip(replays, per, strict=True)) if n > 0
+    ]
+    out = {k: np.concatenate([p[k] for _, p in parts]) for k in parts[0][1]}
+    out["source"] = np.concatenate([np.full(len(p["action"]), i) for i, p in parts])
+    return out

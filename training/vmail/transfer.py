@@ -17,8 +17,8 @@ import numpy as np
 
 from training.config import Config
 from training.vmail.agent import VMAILAgent, WorldModel
-from training.vmail.algorithm import run_episode
-from training.vmail.replay import SequenceReplay, union_sample
+from training.vmail.algorithm import run_episode, sample_model_batch
+from training.vmail.replay import SequenceReplay
 
 
 class SourceTask:
@@ -49,7 +49,7 @@ def _update(
     agent: VMAILAgent, expert: SequenceReplay, pool: SequenceReplay, cfg: Config, rng: np.random.Generator
 ) -> dict[str, float]:
     t = cfg.train
-    model_batch = union_sample([expert, pool], t.batch, t.length, rng)
+    model_batch = sample_model_batch(expert, pool, t, rng)
     return agent.update(model_batch, expert.sample(t.batch, t.length))
 
 
