@@ -36,6 +36,27 @@ def test_cartpole_conforms_to_the_api(cartpole) -> None:
     assert env.physics.model.vis.quality.offsamples == 0
 
 
+@pytest.mark.parametrize("size", [32, 64])
+def test_the_upright_pole_is_visible_wherever_the_cart_is(size: int) -> None:
+    """Unsupersampled 32 px frames lost the pole between pixel centres (dmc/env.py docstring)."""
+    env = sim_bridges.make("cartpole_swingup", image_size=size)
+    try:
+        env.reset(seed=0)
+        physics, top = env.physics, int(0.55 * size)  # the rows above the cart
+        faint = []
+        for x in np.linspace(-0.5, 0.5, 41):
+            frames = []
+            for angle in (0.0, np.pi):  # upright, and hanging out of those rows
+                with physics.reset_context():
+                    physics.named.data.qpos["slider"] = x
+                    physics.named.data.qpos["hinge_1"] = angle
+                frames.append(env.frame()[:top].astype(int))
+            faint.append(np.abs(frames[0] - frames[1]).sum(-1).max())
+        assert min(faint) >= 30, f"pole invisible at {np.sum(np.array(faint) < 30)} of 41 cart positions"
+    finally:
+        env.close()
+
+
 def test_reset_seed_reproduces_state_and_pixels(cartpole) -> None:
     env = cartpole
     a, _ = env.reset(seed=7)
