@@ -9,8 +9,8 @@ steps are summed), actions normalised to [-1, 1], 1000 physics control steps per
 reflections): that is what makes collecting image episodes affordable on a CPU.
 
 Without multisampling a thin body can fall between pixel centres and vanish: at 32 px the
-upright cartpole pole was missing from 69% of an expert's balancing frames (64 and 48 px:
-none). Frames smaller than ``MIN_RENDER`` are therefore rendered at an integer multiple of
+upright cartpole pole was missing from 51% of an expert's balancing frames, at 48 and 64 px
+from none (``asymlearn benchmark dmc_small_frames``). Frames smaller than ``MIN_RENDER`` are therefore rendered at an integer multiple of
 their size and area-averaged down (supersampling), which keeps the pole as a faint line.
 """
 
