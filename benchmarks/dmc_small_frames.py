@@ -5,8 +5,8 @@ centres. This replays one episode of the scripted cartpole expert, re-renders ev
 balancing state (the pole within 25° of upright) at each size both ways, and counts the frames
 whose pole is invisible: no pixel in the rows above the cart differs by 30 grey levels (summed
 over RGB) from the same frame with the pole swung down out of those rows. It also times both
-renderings side by side (interleaved rounds). ``DMCEnv`` supersamples below
-``sim_bridges.dmc.env.MIN_RENDER`` px.
+renderings side by side (interleaved rounds). The environments supersample below
+``sim_bridges.supersample.MIN_RENDER`` px.
 
 Run: ``asymlearn benchmark dmc_small_frames [--sizes 32 48 64]``.
 Writes docs/benchmarks/dmc_small_frames.json and .png (example frames).
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import sim_bridges
-    from sim_bridges.dmc.env import supersample_factor
+    from sim_bridges.supersample import supersample_factor
 
     states = expert_states(args.seed)
     balancing = states[np.abs(states[:, 1]) < np.radians(25)]

@@ -43,6 +43,7 @@ from sim_bridges.dclaw.spec import (
     denormalize_action,
     normalize_positions,
 )
+from sim_bridges.supersample import shrink, supersample_factor
 
 STATE_NAMES: tuple[str, ...] = (
     *(f"{j}_pos" for j in JOINT_NAMES),
@@ -268,9 +269,10 @@ class DClawEnv:
             m.vis.quality.offsamples = 0  # fast settings (platform.md): no MSAA, shadows, reflections
             m.light_castshadow[:] = 0
             m.mat_reflectance[:] = 0
-            self._renderer = mujoco.Renderer(m, height=self._image_size, width=self._image_size)
+            size = supersample_factor(self._image_size) * self._image_size  # thin parts survive
+            self._renderer = mujoco.Renderer(m, height=size, width=size)
         self._renderer.update_scene(self.data, camera=self._camera, scene_option=option)
-        return self._renderer.render().copy()
+        return shrink(self._renderer.render(), self._image_size).copy()
 
 
 def make_dclaw_turn(**kwargs: Any) -> DClawEnv:

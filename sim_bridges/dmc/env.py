@@ -7,11 +7,8 @@ V-MAIL's DMC configuration (specs/vmail.md section 5): action repeat 2 (rewards 
 steps are summed), actions normalised to [-1, 1], 1000 physics control steps per episode, i.e.
 500 agent steps. Rendering uses the fast settings of platform.md (no multisampling, shadows or
 reflections): that is what makes collecting image episodes affordable on a CPU.
-
-Without multisampling a thin body can fall between pixel centres and vanish: at 32 px the
-upright cartpole pole was missing from 51% of an expert's balancing frames, at 48 and 64 px
-from none (``asymlearn benchmark dmc_small_frames``). Frames smaller than ``MIN_RENDER`` are therefore rendered at an integer multiple of
-their size and area-averaged down (supersampling), which keeps the pole as a faint line.
+Frames under 64 px are supersampled (sim_bridges/supersample.py): without it the upright
+pole vanished from half the expert's balancing frames at 32 px.
 """
 
 from __future__ import annotations
@@ -24,14 +21,9 @@ os.environ.setdefault("MUJOCO_GL", "egl")  # before MuJoCo creates a context: he
 import numpy as np
 
 from sim_bridges.api import IMAGE, STATE, EnvInfo, Obs, action_space_for, observation_space_for
+from sim_bridges.supersample import shrink, supersample_factor
 
 DMC_TIME_LIMIT = 1000  # control steps of the suite's episodes (time_limit / control_timestep)
-MIN_RENDER = 64  # smaller frames are supersampled from at least this size (module docstring)
-
-
-def supersample_factor(image_size: int) -> int:
-    """How many rendered pixels per side one camera pixel averages (1 = render directly)."""
-    return max(1, -(-MIN_RENDER // int(image_size)))
 
 
 def _flatten(observation: dict[str, Any]) -> np.ndarray:
@@ -165,12 +157,7 @@ class DMCEnv:
             m.mat_reflectance[:] = 0
             self._fast_render_set = True
         k = supersample_factor(size)
-        frame = self._physics.render(k * size, k * size, camera_id=self._camera_id)
-        if k > 1:
-            import cv2
-
-            frame = cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
-        return np.ascontiguousarray(frame)
+        return shrink(self._physics.render(k * size, k * size, camera_id=self._camera_id), size)
 
 
 def make_cartpole_swingup(**kwargs: Any) -> DMCEnv:
