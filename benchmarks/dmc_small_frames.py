@@ -51,15 +51,12 @@ def expert_states(seed: int = 0) -> np.ndarray:
 
 
 def _render(physics: Any, size: int, factor: int, x: float, angle: float) -> np.ndarray:
-    import cv2
+    from sim_bridges.supersample import shrink
 
     with physics.reset_context():
         physics.named.data.qpos["slider"] = x
         physics.named.data.qpos["hinge_1"] = angle
-    frame = physics.render(factor * size, factor * size, camera_id=0)
-    if factor > 1:
-        frame = cv2.resize(frame, (size, size), interpolation=cv2.INTER_AREA)
-    return frame
+    return shrink(physics.render(factor * size, factor * size, camera_id=0), size)
 
 
 def pole_visible(physics: Any, size: int, factor: int, x: float, angle: float) -> bool:

@@ -28,6 +28,7 @@ from training.baselines_visual.augment import random_shift
 from training.baselines_visual.dataset import FrameReplay
 from training.baselines_visual.evaluation import CHECKPOINT_FORMAT, env_info, evaluate_policy
 from training.checkpoint import (
+    CheckpointError,
     env_info_to_dict,
     load_checkpoint,
     require_same_settings,
@@ -165,8 +166,6 @@ def train_bc(cfg: BCConfig, log: Callable[[str], None] = print, resume: bool = T
 def _restore(
     cfg: BCConfig, policy: ImagePolicy, opt: torch.optim.Optimizer, gen: torch.Generator
 ) -> tuple[int, dict[str, float]]:
-    from training.checkpoint import CheckpointError
-
     state = load_checkpoint(cfg.run_dir, fmt=CHECKPOINT_FORMAT)
     saved = {**state.get("bc_config", {}), "method": state.get("method")}
     require_same_settings(cfg.run_dir, saved, {**_config_dict(cfg), "method": "bc"}, RESUME_FIELDS)

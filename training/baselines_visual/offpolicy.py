@@ -31,6 +31,7 @@ from training.baselines_visual.evaluation import CHECKPOINT_FORMAT, env_info, ev
 from training.baselines_visual.sac import DrQSAC, SACConfig
 from training.baselines_visual.sqil import sqil_batch
 from training.checkpoint import (
+    CheckpointError,
     atomic_save,
     env_info_to_dict,
     load_checkpoint,
@@ -196,8 +197,6 @@ def _save(cfg: OffPolicyConfig, learner: _Learner, step: int, row: dict[str, flo
 def _restore(cfg: OffPolicyConfig, learner: _Learner) -> tuple[int, float, dict[str, float]]:
     """Load the checkpoint and replay into the fresh objects; returns (env step, last train return, row)."""
     sac, dac, agent, gen, rng = learner.sac, learner.dac, learner.agent, learner.gen, learner.rng
-    from training.checkpoint import CheckpointError
-
     state = load_checkpoint(cfg.run_dir, fmt=CHECKPOINT_FORMAT)
     require_same_settings(
         cfg.run_dir, state.get("offpolicy_config", {}), dataclasses.asdict(cfg), RESUME_FIELDS

@@ -128,6 +128,10 @@ class VMAILAgent(nn.Module):
         """
         feat, a_dim = self.world.rssm.feat_dim, self.action_dim
         z, a, z_next = steps[..., :feat], steps[..., feat : feat + a_dim], steps[..., feat + a_dim :]
+        return self._disc_input_from(z, a, z_next)
+
+    def _disc_input_from(self, z: torch.Tensor, a: torch.Tensor, z_next: torch.Tensor) -> torch.Tensor:
+        """D's input from the parts, concatenating only what ``disc.inputs`` uses."""
         if self.disc_on_stoch:
             stoch = self.world.rssm.stoch_dim
             z, z_next = z[..., :stoch], z_next[..., :stoch]
@@ -224,10 +228,13 @@ class VMAILAgent(nn.Module):
         with self.autocast():
             feats, acts = self.world.rssm.imagine(start, self.actor.sample, cfg.behavior.horizon)
         feats = feats.float()
-        pairs = self.steps(feats, acts, time_dim=0)
         lap("imagine")
 
-        d_expert, d_policy = self.disc_input(e_pairs), self.disc_input(pairs)
+        # imagined pairs go straight to D's input: no [z, a, z'] copy of the H x N rollout
+        d_expert, d_policy = (
+            self.disc_input(e_pairs),
+            self._disc_input_from(feats[:-1], acts.float(), feats[1:]),
+        )
         with self.autocast():
             d_loss, dm = self.disc.loss(d_expert, d_policy.detach(), cfg.disc.gp, cfg.disc.gp_weight)
         metrics.update(dm)
