@@ -37,6 +37,18 @@ TASKS: dict[str, dict[str, Any]] = {
         "run_dir": "runs/vmail_cartpole",
         "overrides": [],
     },
+    "cartpole_balance": {
+        "name": "cartpole_balance",
+        "action_repeat": 2,
+        "run_dir": "runs/vmail_cartpole_balance",
+        "overrides": [],
+    },
+    "reacher_easy": {
+        "name": "reacher_easy",
+        "action_repeat": 2,
+        "run_dir": "runs/vmail_reacher_easy",
+        "overrides": [],
+    },
     "dclaw_turn": {
         "name": "dclaw_turn",
         "action_repeat": 1,

@@ -165,6 +165,20 @@ def make_cartpole_swingup(**kwargs: Any) -> DMCEnv:
     return DMCEnv("cartpole", "swingup", **kwargs)
 
 
+def make_cartpole_balance(**kwargs: Any) -> DMCEnv:
+    """cartpole-balance: the same cart-pole started near upright; the task is to keep it there."""
+    return DMCEnv("cartpole", "balance", **kwargs)
+
+
+def make_reacher_easy(**kwargs: Any) -> DMCEnv:
+    """reacher-easy: a two-link arm seen from above reaches a random target (2-d action, 6-d state).
+
+    The reward is 1 while the fingertip is inside the target and 0 otherwise, so doing nothing
+    scores about 0, unlike cartpole-balance, where a falling pole still earns ~75% of the expert.
+    """
+    return DMCEnv("reacher", "easy", **kwargs)
+
+
 def make_walker_walk(**kwargs: Any) -> DMCEnv:
     """walker-walk (6-d action, 24-d state), as in V-MAIL's DMC experiments."""
     return DMCEnv("walker", "walk", **kwargs)

@@ -36,6 +36,24 @@ def test_cartpole_conforms_to_the_api(cartpole) -> None:
     assert env.physics.model.vis.quality.offsamples == 0
 
 
+@pytest.mark.parametrize(
+    ("name", "state_dim", "action_dim"), [("cartpole_balance", 5, 1), ("reacher_easy", 6, 2)]
+)
+def test_the_cpu_sized_tasks_conform_to_the_api(name: str, state_dim: int, action_dim: int) -> None:
+    env = sim_bridges.make(name, image_size=32)
+    try:
+        assert env.info.state_dim == state_dim and env.info.action_dim == action_dim
+        obs, _ = env.reset(seed=1)
+        assert env.observation_space.contains(obs) and obs[IMAGE].std() > 5
+        before = obs[IMAGE].copy()
+        for _ in range(10):
+            obs, *_ = env.step(np.ones(action_dim, np.float32))
+        assert env.observation_space.contains(obs)
+        assert np.abs(obs[IMAGE].astype(int) - before).sum() > 0  # the camera sees the motion
+    finally:
+        env.close()
+
+
 @pytest.mark.parametrize("size", [32, 64])
 def test_the_upright_pole_is_visible_wherever_the_cart_is(size: int) -> None:
     """Unsupersampled 32 px frames lost the pole between pixel centres (dmc/env.py docstring)."""

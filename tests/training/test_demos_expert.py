@@ -43,6 +43,43 @@ def test_expert_swings_up_and_holds_the_pole(env) -> None:
     assert final[1] > 0.99 and abs(final[0]) < 0.25  # upright, near the centre at the end
 
 
+def _lowest_pole_cos(env, policy, seed: int) -> tuple[float, float]:
+    obs, _ = env.reset(seed=seed)
+    total, lowest, done = 0.0, 1.0, False
+    while not done:
+        obs, r, terminated, truncated, _ = env.step(policy(obs["state"]))
+        total += r
+        lowest = min(lowest, float(obs["state"][1]))
+        done = terminated or truncated
+    return total, lowest
+
+
+def test_expert_keeps_the_balance_task_upright() -> None:
+    balance = sim_bridges.make("cartpole_balance", render=False)
+    try:
+        expert = make_expert("cartpole_balance", balance)
+        ret, lowest = _lowest_pole_cos(balance, expert.act, seed=3)
+        idle, idle_lowest = _lowest_pole_cos(balance, lambda s: np.zeros(1, np.float32), seed=3)
+    finally:
+        balance.close()
+    assert ret > 990, ret  # starts near upright: the LQR part holds it for the whole episode
+    assert lowest > 0.99, lowest
+    # Without control the pole falls over, yet the suite's shaped reward still pays ~770.
+    assert idle_lowest < 0.0 and idle < ret - 150, (idle, idle_lowest)
+
+
+def test_reacher_expert_reaches_the_target() -> None:
+    reacher = sim_bridges.make("reacher_easy", render=False)
+    try:
+        expert = make_expert("reacher_easy", reacher)
+        rets = [_episode_return(reacher, expert.act, seed=s)[0] for s in (0, 1, 3)]
+        idle = [_episode_return(reacher, lambda s: np.zeros(2, np.float32), seed=s)[0] for s in (0, 1, 3)]
+    finally:
+        reacher.close()
+    assert min(rets) > 950, rets  # 1 per control step inside the target: reached within ~20 steps
+    assert max(idle) == 0.0, idle  # these seeds do not start with the fingertip on the target
+
+
 def test_unknown_task_has_no_expert(env) -> None:
     with pytest.raises(ValueError, match="no scripted expert for task 'walker_walk'"):
         make_expert("walker_walk", env)

@@ -6,7 +6,8 @@ cheetah-run need an RL expert trained on state, which is not part of this module
 cartpole-swingup: energy-based swing-up, then LQR balance. The LQR gain is not hand-tuned: it
 comes from a finite-difference linearisation of the MuJoCo cart-pole about the upright
 equilibrium over one agent step (the action repeat's physics steps), solved as a discrete
-Riccati equation, so it stays right if the model's masses or gear change. D'Claw turn/screw:
+Riccati equation, so it stays right if the model's masses or gear change. reacher-easy:
+Jacobian-transpose control of the fingertip towards the privileged target. D'Claw turn/screw:
 a finger gait steered by the privileged target error. CarRacing: pure pursuit on the
 privileged track points.
 """
@@ -107,6 +108,36 @@ class CartpoleSwingupExpert:
         return np.array([np.clip(u, -1.0, 1.0)], np.float32)
 
 
+class ReacherExpert:
+    """Jacobian-transpose reaching: torque = kp J(q)^T (target - fingertip) - kd qdot.
+
+    State: (shoulder, wrist angles, fingertip-to-target x, y, joint velocities), the suite's
+    order. The Jacobian comes from MuJoCo's kinematics of the environment's own model, so link
+    lengths are never copied here. The gains come from a small grid on 4 episodes (mean return
+    983 with kp 200, kd 0.1; the controller is near bang-bang at that gain).
+    """
+
+    def __init__(self, physics: Any, kp: float = 200.0, kd: float = 0.1) -> None:
+        self._model = physics.model.ptr
+        self._data = mujoco.MjData(self._model)
+        self._finger = self._model.body("finger").id
+        self.kp, self.kd = kp, kd
+
+    def reset(self) -> None:
+        """Stateless controller: nothing to clear."""
+
+    def act(self, state: np.ndarray) -> np.ndarray:
+        s = np.asarray(state, np.float64).ravel()
+        q, to_target, qdot = s[:2], s[2:4], s[4:6]
+        self._data.qpos[:] = q
+        mujoco.mj_kinematics(self._model, self._data)
+        mujoco.mj_comPos(self._model, self._data)
+        jac = np.zeros((3, self._model.nv))
+        mujoco.mj_jacBody(self._model, self._data, jac, None, self._finger)
+        u = self.kp * jac[:2].T @ to_target - self.kd * qdot
+        return np.clip(u, -1.0, 1.0).astype(np.float32)
+
+
 class DClawGaitExpert:
     """A four-phase finger gait that turns the valve towards the privileged target.
 
@@ -194,6 +225,8 @@ def _cartpole(env: Any) -> Expert:
 
 EXPERTS: dict[str, Callable[[Any], Expert]] = {
     "cartpole_swingup": _cartpole,
+    "cartpole_balance": _cartpole,  # starts inside the LQR region, so only the balance part acts
+    "reacher_easy": lambda env: ReacherExpert(env.physics),
     "dclaw_turn": _dclaw,
     "dclaw_screw": _dclaw,
     "car_racing": lambda env: CarRacingPursuitExpert(),
