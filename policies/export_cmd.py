@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         path, diff = export_checkpoint(checkpoint, args.which, args.out, args.exporter)
-    except (ExportError, MetadataError) as exc:
+    except (ExportError, MetadataError, ValueError) as exc:  # ValueError: e.g. no such policy in it
         print(f"error: export failed: {exc}", file=sys.stderr)
         return 1
     print(f"exported {args.which} policy to {path}")

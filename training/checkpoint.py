@@ -79,8 +79,11 @@ def save_checkpoint(run_dir: Path | str, payload: dict[str, Any], fmt: str = FOR
     return path
 
 
-def load_checkpoint(path: Path | str, fmt: str = FORMAT) -> dict[str, Any]:
-    """Load a checkpoint with ``weights_only=True``; a bad file raises CheckpointError naming it."""
+def load_checkpoint(path: Path | str, fmt: str | tuple[str, ...] = FORMAT) -> dict[str, Any]:
+    """Load a checkpoint with ``weights_only=True``; a bad file raises CheckpointError naming it.
+
+    ``fmt`` may list several formats when the caller handles more than one (export).
+    """
     path = Path(path)
     if path.is_dir():
         path = path / LATEST
@@ -95,8 +98,10 @@ def load_checkpoint(path: Path | str, fmt: str = FORMAT) -> dict[str, Any]:
             f"corrupt or unreadable checkpoint {path}: {type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''}{hint}"
         ) from exc
-    if not isinstance(state, dict) or state.get("format") != fmt:
-        raise CheckpointError(f"{path} is not an asymlearn checkpoint of format {fmt!r}")
+    accepted = (fmt,) if isinstance(fmt, str) else tuple(fmt)
+    if not isinstance(state, dict) or state.get("format") not in accepted:
+        wanted = " or ".join(repr(f) for f in accepted)
+        raise CheckpointError(f"{path} is not an asymlearn checkpoint of format {wanted}")
     return state
 
 
@@ -152,10 +157,17 @@ def load_policy_for_export(
     """
     from training.a2d.algorithm import A2DTrainer
     from training.config import config_from_yaml
+    from training.vmail.algorithm import FORMAT as VMAIL_FORMAT
 
     if which not in ("trainee", "expert"):
         raise ValueError(f"which must be 'trainee' or 'expert', not {which!r}")
-    state = load_checkpoint(checkpoint_path)
+    state = load_checkpoint(checkpoint_path, fmt=(FORMAT, VMAIL_FORMAT))
+    if state["format"] == VMAIL_FORMAT:
+        from training.vmail.deploy import policy_from_checkpoint
+
+        if which != "trainee":
+            raise ValueError("a V-MAIL checkpoint holds only the image policy (its experts are scripted)")
+        return policy_from_checkpoint(state)
     cfg = config_from_yaml(state["config"])
     info = env_info_from_dict(state["env_info"])
     trainer = A2DTrainer(cfg, None, info)

@@ -44,6 +44,20 @@ def test_loop_collects_trains_checkpoints_and_resumes(tmp_path) -> None:
     for a, b in zip(resumed.agent.parameters(), trainer.agent.parameters(), strict=True):
         assert torch.equal(a, b)
 
+    # `asymlearn export` reads the V-MAIL checkpoint and writes the recurrent ONNX policy.
+    from policies.runtime import PolicyRunner
+    from training.cli import main
+
+    onnx_path = tmp_path / "policy.onnx"
+    assert main(["export", str(run_dir / "checkpoint.pt"), "--out", str(onnx_path)]) == 0
+    runner = PolicyRunner(onnx_path)
+    assert runner.metadata.provenance.algorithm == "V-MAIL"
+    assert runner.metadata.provenance.environment == "cartpole_swingup"
+    assert runner.metadata.provenance.extra["env_steps"] == 500
+    frames = np.zeros((2, 32, 32, 3), np.uint8)
+    assert runner.act_batch(frames, episode_start=np.ones(2, bool)).shape == (2, 1)
+    assert main(["export", str(run_dir / "checkpoint.pt"), "--which", "expert"]) == 1
+
 
 def test_zero_shot_transfer_uses_no_env_and_shares_the_model(tmp_path) -> None:
     pytest.importorskip("dm_control")

@@ -70,6 +70,21 @@ def policy_metadata(
     }
 
 
+def policy_from_checkpoint(state: dict[str, Any]) -> tuple[VMAILPolicy, dict[str, Any]]:
+    """The deployable policy and its metadata from a loaded V-MAIL checkpoint (for `asymlearn export`)."""
+    from training.config import config_from_yaml
+
+    cfg = config_from_yaml(state["config"])
+    agent = VMAILAgent(cfg, int(state["action_dim"]))
+    agent.load_state_dict(state["agent"])
+    agent.updates = int(state["updates"])
+    policy = VMAILPolicy(agent).eval()
+    for p in policy.parameters():
+        p.requires_grad_(False)
+    extra = {"env_steps": int(state["env_steps"]), "episodes": int(state["episodes"])}
+    return policy, policy_metadata(agent, str(cfg.env), extra=extra)
+
+
 def export_vmail(agent: VMAILAgent, path: str, environment: str = "", example_batch: int = 2) -> str:
     """Write the ONNX policy (dynamo exporter from a batch >= 2 example) and return its path."""
     from policies.export import export_policy
