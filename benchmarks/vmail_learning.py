@@ -5,14 +5,17 @@ BC (``training/baselines_visual/bc.py``) on the same demonstrations (recorded at
 32 px), then plots V-MAIL's deterministic evaluation return against agent steps, with BC's
 final return and the expert's return as horizontal lines (BC takes no environment steps).
 
-Tasks: ``cartpole_swingup`` (the DMC wrapper repeats each action twice, so DMC environment
-steps are twice the agent steps, shown on the top axis) and ``dclaw_turn`` (one agent step is
-one D'Claw step of 0.1 s; 40-step episodes).
+Tasks: ``cartpole_swingup``, ``cartpole_balance``, ``reacher_easy`` (the DMC wrapper repeats
+each action twice, so DMC environment steps are twice the agent steps, shown on the top axis)
+and ``dclaw_turn`` (one agent step is one D'Claw step of 0.1 s; 40-step episodes).
 
 Run: ``asymlearn benchmark vmail_learning [--task cartpole_swingup] [--steps 20000]
 [--preset vmail_cpu]``; ``--plot-only`` redraws from the runs' progress.csv files without
-training; ``--other LABEL=DIR`` adds more V-MAIL runs (e.g. other presets) to the same figure.
-Writes docs/benchmarks/vmail_<name>.json and .png (name: cartpole, dclaw_turn).
+training; ``--other LABEL=DIR`` adds more V-MAIL runs (e.g. other presets) to the same figure,
+``--baseline LABEL=DIR`` SQIL/DAC runs; ``--set KEY=VALUE`` overrides the V-MAIL config. The last
+checkpoint is also evaluated over ``--final-episodes`` (20) episodes, the figure to quote.
+Writes docs/benchmarks/vmail_<name>.json and .png (name: cartpole, cartpole_balance,
+reacher_easy, dclaw_turn).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ import math
 import os
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from benchmarks.common import RESULTS_DIR, write_json
 
@@ -92,20 +97,10 @@ def hold_return(task: str) -> float | None:
     return dclaw_hold(math.pi)
 
 
-def train(args: argparse.Namespace) -> None:
-    import torch
+def run_config(args: argparse.Namespace) -> Any:
+    from training.vmail.algorithm import vmail_config
 
-    from training.baselines_visual.bc import BCConfig, train_bc
-    from training.logger import RunLogger
-    from training.vmail.algorithm import VMAILTrainer, vmail_config
-
-    torch.set_num_threads(args.threads)
-    if not (Path(args.demos) / "expert_returns.json").exists():  # first run: record the demos
-        from training.demos.collect import collect_demos
-
-        print(f"recording 10 expert demos of {args.task} at 32 px in {args.demos}", flush=True)
-        collect_demos(args.task, 10, args.demos, image_size=32)
-    cfg = vmail_config(
+    return vmail_config(
         args.preset,
         [
             *TASKS[args.task]["overrides"],
@@ -114,8 +109,66 @@ def train(args: argparse.Namespace) -> None:
             f"train.total_steps={args.steps}",
             f"threads={args.threads}",
             f"seed={args.seed}",
+            *args.set,
         ],
     )
+
+
+def final_evaluation(args: argparse.Namespace, vmail_dir: Path) -> dict[str, Any] | None:
+    """Deterministic return of the last checkpoint over ``--final-episodes`` episodes.
+
+    The curve's evaluations are one episode each, which on reacher (random target, 0/1 reward)
+    swing from 0 to 900; the headline needs a mean. Cached next to the run, keyed by its steps.
+    """
+    if args.final_episodes <= 0 or not (vmail_dir / "checkpoint.pt").exists():
+        return None
+    import torch
+
+    from training.vmail.algorithm import VMAILTrainer, run_episode
+
+    cache = vmail_dir / "final_eval.json"
+    trainer = VMAILTrainer(run_config(args), vmail_dir)
+    if cache.exists():
+        cached = json.loads(cache.read_text())
+        if cached["agent_steps"] == trainer.env_steps and cached["episodes"] == args.final_episodes:
+            return cached
+    torch.set_num_threads(args.threads)
+    print(f"evaluating the final V-MAIL policy over {args.final_episodes} episodes", flush=True)
+    returns = [
+        run_episode(trainer.env, trainer.agent, trainer.cfg, 0.0, seed=50_000 + k)[1]
+        for k in range(args.final_episodes)
+    ]
+    result = {
+        "agent_steps": trainer.env_steps,
+        "episodes": args.final_episodes,
+        "seeds": [50_000, 50_000 + args.final_episodes - 1],
+        "mean": float(np.mean(returns)),
+        "std": float(np.std(returns)),
+        "returns": [float(r) for r in returns],
+    }
+    cache.write_text(json.dumps(result, indent=1))
+    return result
+
+
+def baseline_curve(rows: list[dict[str, str]]) -> list[tuple[int, float]]:
+    """(agent steps, mean evaluation return) of a SQIL/DAC run's progress.csv."""
+    return [(int(r["env_steps"]), float(r["eval_return_mean"])) for r in rows if r.get("eval_return_mean")]
+
+
+def train(args: argparse.Namespace) -> None:
+    import torch
+
+    from training.baselines_visual.bc import BCConfig, train_bc
+    from training.logger import RunLogger
+    from training.vmail.algorithm import VMAILTrainer
+
+    torch.set_num_threads(args.threads)
+    if not (Path(args.demos) / "expert_returns.json").exists():  # first run: record the demos
+        from training.demos.collect import collect_demos
+
+        print(f"recording 10 expert demos of {args.task} at 32 px in {args.demos}", flush=True)
+        collect_demos(args.task, 10, args.demos, image_size=32)
+    cfg = run_config(args)
     vmail_dir = Path(args.run_dir) / "vmail"
     trainer = VMAILTrainer(cfg, vmail_dir)
     logger = RunLogger(vmail_dir, start_iteration=trainer.episodes, start_step=trainer.env_steps)
@@ -145,6 +198,23 @@ def plot(results: dict[str, Any], path: Path) -> None:
         if curve:
             steps, returns = zip(*curve, strict=True)
             ax.plot(steps, returns, "o-", ms=4, label=label)
+    for label, curve in results.get("baselines", {}).items():
+        if curve:
+            steps, returns = zip(*curve, strict=True)
+            ax.plot(steps, returns, "s--", ms=3, lw=1, label=f"{label} (mean of its eval episodes)")
+    final = results.get("vmail_final")
+    if final is not None:
+        ax.errorbar(
+            [final["agent_steps"]],
+            [final["mean"]],
+            yerr=[final["std"]],
+            fmt="D",
+            color="tab:blue",
+            ms=7,
+            capsize=4,
+            label=f"V-MAIL last checkpoint, {final['episodes']} episodes: "
+            f"{final['mean']:.0f} ± {final['std']:.0f}",
+        )
     ax.axhline(results["expert_return"], color="k", ls="--", label=f"expert {results['expert_return']:.0f}")
     if results.get("hold_return") is None:  # returns start at 0 (cartpole): 90% is meaningful
         ax.axhline(0.9 * results["expert_return"], color="k", ls=":", lw=0.8, label="90% of expert")
@@ -161,7 +231,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.axhline(results["bc_return"], color="tab:red", ls="-.", label=label)
     repeat = int(results["action_repeat"])
     ax.set_xlabel("agent steps" + (f" (action repeat {repeat})" if repeat > 1 else ""))
-    ax.set_ylabel("evaluation return (1 episode)")
+    ax.set_ylabel("evaluation return (V-MAIL curve: 1 episode)")
     if repeat > 1:
         top = ax.secondary_xaxis("top", functions=(lambda x: x * repeat, lambda x: x / repeat))
         top.set_xlabel("environment (control) steps")
@@ -191,6 +261,19 @@ def main(argv: list[str] | None = None) -> int:
         metavar="LABEL=DIR",
         help="more V-MAIL runs to plot (repeatable)",
     )
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="LABEL=DIR",
+        help="SQIL/DAC runs (asymlearn train-visual) to plot against agent steps (repeatable)",
+    )
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="V-MAIL config override (repeatable)"
+    )
+    parser.add_argument(
+        "--final-episodes", type=int, default=20, help="episodes for the last checkpoint's mean (0: skip)"
+    )
     parser.add_argument("--out", default=str(RESULTS_DIR))
     args = parser.parse_args(argv)
     task = TASKS[args.task]
@@ -216,18 +299,30 @@ def main(argv: list[str] | None = None) -> int:
         "bc_curve": [(int(r["updates"]), float(r["eval_return_mean"])) for r in bc_rows],
         "bc_progress": str(bc_path) if bc_rows else None,
         "hold_return": hold_return(args.task),
+        "vmail_final": final_evaluation(args, run_dir / "vmail"),
         "other_runs": {},
+        "baselines": {},
     }
     for item in args.other:
         label, _, directory = item.partition("=")
         if not directory:
             parser.error(f"--other expects LABEL=DIR, got {item!r}")
         results["other_runs"][label] = vmail_curve(read_progress(Path(directory) / "progress.csv"))
+    for item in args.baseline:
+        label, _, directory = item.partition("=")
+        if not directory:
+            parser.error(f"--baseline expects LABEL=DIR, got {item!r}")
+        results["baselines"][label] = baseline_curve(read_progress(Path(directory) / "progress.csv"))
     out = Path(args.out)
     name = f"vmail_{task['name']}"
     write_json(name, results, out)
     plot(results, out / f"{name}.png")
-    print(json.dumps({k: results[k] for k in ("expert_return", "vmail_best", "bc_return")}, default=float))
+    final = results["vmail_final"]
+    summary = {k: results[k] for k in ("expert_return", "vmail_best", "bc_return")}
+    if final is not None:
+        summary["vmail_final_mean"] = final["mean"]
+    summary.update({label: curve[-1][1] for label, curve in results["baselines"].items() if curve})
+    print(json.dumps(summary, default=float))
     return 0
 
 

@@ -37,6 +37,8 @@ def test_plot_only_writes_a_result_per_task(tmp_path) -> None:
     (run / "vmail" / "progress.csv").write_text("env_steps,eval_return\n40,-700.5\n440,-20.0\n")
     (run / "bc").mkdir()
     (run / "bc" / "progress.csv").write_text("updates,eval_return_mean\n250,108.0\n500,12.5\n")
+    (run / "dac").mkdir()
+    (run / "dac" / "progress.csv").write_text("env_steps,eval_return_mean\n200,-600.0\n400,-90.5\n")
     demos = tmp_path / "demos"
     demos.mkdir()
     (demos / "expert_returns.json").write_text(json.dumps({"mean_return": 109.8}))
@@ -51,12 +53,16 @@ def test_plot_only_writes_a_result_per_task(tmp_path) -> None:
         str(demos),
         "--out",
         str(out),
+        "--baseline",
+        f"DAC={run / 'dac'}",
     ]
     assert main(argv) == 0
     result = json.loads((out / "vmail_dclaw_turn.json").read_text())
     assert result["vmail_curve"] == [[0, -700.5], [40, -20.0]]
     assert (result["bc_return"], result["expert_return"], result["action_repeat"]) == (12.5, 109.8, 1)
     assert result["bc_curve"] == [[250, 108.0], [500, 12.5]]
+    assert result["baselines"] == {"DAC": [[200, -600.0], [400, -90.5]]}
+    assert result["vmail_final"] is None  # no checkpoint in the run directory to evaluate
     assert result["hold_return"] == pytest.approx(-630.5, abs=0.5)  # D'Claw: holding the reset pose
     assert (out / "vmail_dclaw_turn.png").stat().st_size > 0
 
