@@ -62,7 +62,14 @@ class DMCEnv:
         spec = self._env.action_spec()
         self._action_low = np.asarray(spec.minimum, np.float64)
         self._action_high = np.asarray(spec.maximum, np.float64)
-        state_dim = int(sum(int(np.prod(s.shape)) for s in self._env.observation_spec().values()))
+        spec_items = list(self._env.observation_spec().items())
+        state_dim = int(sum(int(np.prod(s.shape)) for _, s in spec_items))
+        # One name per state dimension, in _flatten's order (for probes and plots).
+        self.state_names = tuple(
+            key if int(np.prod(s.shape)) == 1 else f"{key}[{i}]"
+            for key, s in spec_items
+            for i in range(int(np.prod(s.shape)))
+        )
         model = self._physics.model
         names = tuple(model.id2name(i, "actuator") or f"a{i}" for i in range(model.nu))
         self.info = EnvInfo(
