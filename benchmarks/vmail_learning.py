@@ -304,12 +304,12 @@ def main(argv: list[str] | None = None) -> int:
         "baselines": {},
     }
     for item in args.other:
-        label, _, directory = item.partition("=")
+        label, _, directory = item.rpartition("=")
         if not directory:
             parser.error(f"--other expects LABEL=DIR, got {item!r}")
         results["other_runs"][label] = vmail_curve(read_progress(Path(directory) / "progress.csv"))
     for item in args.baseline:
-        label, _, directory = item.partition("=")
+        label, _, directory = item.rpartition("=")
         if not directory:
             parser.error(f"--baseline expects LABEL=DIR, got {item!r}")
         results["baselines"][label] = baseline_curve(read_progress(Path(directory) / "progress.csv"))
