@@ -13,7 +13,7 @@ from training.vmail.replay import SequenceReplay
 from training.vmail.transfer import make_source_tasks, zero_shot_transfer
 
 
-def test_loop_collects_trains_checkpoints_and_resumes(tmp_path) -> None:
+def test_loop_collects_trains_checkpoints_and_resumes(tmp_path, capsys) -> None:
     pytest.importorskip("dm_control")
     random_episodes(tmp_path / "expert", 2, 20, action_dim=1)
     cfg = vmail_config(
@@ -57,6 +57,14 @@ def test_loop_collects_trains_checkpoints_and_resumes(tmp_path) -> None:
     frames = np.zeros((2, 32, 32, 3), np.uint8)
     assert runner.act_batch(frames, episode_start=np.ones(2, bool)).shape == (2, 1)
     assert main(["export", str(run_dir / "checkpoint.pt"), "--which", "expert"]) == 1
+    # ... and `asymlearn evaluate` runs it through ONNX Runtime on frames of the model's size.
+    import json
+
+    capsys.readouterr()
+    assert main(["evaluate", str(onnx_path), "--episodes", "1"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["environment"] == "cartpole_swingup" and report["episodes"] == 1
+    assert 0.0 <= report["deterministic"]["mean"] <= 1000.0
 
 
 def test_zero_shot_transfer_uses_no_env_and_shares_the_model(tmp_path) -> None:

@@ -72,9 +72,18 @@ def evaluate_onnx(path: str | Path, env_name: str | None, episodes: int, seed: i
     name = env_name or md.provenance.environment
     if not name:
         raise ValueError("pass --env: the ONNX metadata names no environment")
-    env = make_batched(name, episodes)
-    obs, _ = env.reset(seed=seed)
     key = "image" if md.observation.kind == "image" else "state"
+    env = None
+    if key == "image" and md.observation.height == md.observation.width:
+        # Render at the model's size where the environment can (dm_control, D'Claw): the frames
+        # the policy was trained on, not a larger frame shrunk by the runner.
+        try:
+            env = make_batched(name, episodes, image_size=int(md.observation.height))
+        except TypeError:  # this environment has a fixed camera size; the runner resizes
+            env = None
+    if env is None:
+        env = make_batched(name, episodes)
+    obs, _ = env.reset(seed=seed)
     start = np.ones(episodes, bool)
     active = np.ones(episodes, bool)
     ret = np.zeros(episodes)
