@@ -70,17 +70,36 @@ def read_progress(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def vmail_curve(rows: list[dict[str, str]]) -> list[tuple[int, float]]:
-    """(agent steps, eval return) at each new evaluation; the loop evaluates before collecting."""
+def vmail_curve(rows: list[dict[str, str]], eval_every: int | None = None) -> list[tuple[int, float]]:
+    """(agent steps, eval return) at each evaluation; the loop evaluates before collecting.
+
+    Rows carry ``eval_steps`` (when the shown evaluation was taken). Runs written before that
+    column existed are replayed through the loop's own counter (an evaluation before the
+    first episode and whenever ``eval_every`` steps have passed since the last; a changed value
+    also marks one), which is exact unless a resumed run repeated its last value; without
+    ``eval_every`` only a changed value marks a new evaluation, which merges equal neighbours.
+    """
     curve: list[tuple[int, float]] = []
     last: str | None = None
     prev_steps = 0
+    since_eval = eval_every
     for row in rows:
-        value = row.get("eval_return", "")
-        if value and value != last:
+        value, when = row.get("eval_return", ""), row.get("eval_steps", "")
+        steps = int(row["env_steps"])
+        if when:
+            if value and (not curve or curve[-1][0] != int(when)):
+                curve.append((int(when), float(value)))
+        elif since_eval is not None and eval_every is not None:
+            # A changed value is always a new evaluation (it re-syncs the counter after a resume).
+            if since_eval >= eval_every or (value and value != last):
+                if value:
+                    curve.append((prev_steps, float(value)))
+                since_eval = 0
+            since_eval += steps - prev_steps
+        elif value and value != last:
             curve.append((prev_steps, float(value)))
-            last = value
-        prev_steps = int(row["env_steps"])
+        last = value
+        prev_steps = steps
     return curve
 
 
@@ -283,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.plot_only:
         train(args)
     run_dir = Path(args.run_dir)
-    curve = vmail_curve(read_progress(run_dir / "vmail" / "progress.csv"))
+    eval_every = int(run_config(args).train.eval_every)
+    curve = vmail_curve(read_progress(run_dir / "vmail" / "progress.csv"), eval_every)
     bc_path = Path(args.bc_dir or run_dir / "bc") / "progress.csv"
     bc_rows = read_progress(bc_path) if bc_path.exists() else []
     results: dict[str, Any] = {
@@ -307,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         label, _, directory = item.rpartition("=")
         if not directory:
             parser.error(f"--other expects LABEL=DIR, got {item!r}")
-        results["other_runs"][label] = vmail_curve(read_progress(Path(directory) / "progress.csv"))
+        other = read_progress(Path(directory) / "progress.csv")
+        results["other_runs"][label] = vmail_curve(other, eval_every)  # assumes the same cadence
     for item in args.baseline:
         label, _, directory = item.rpartition("=")
         if not directory:

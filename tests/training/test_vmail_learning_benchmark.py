@@ -22,6 +22,23 @@ def test_eval_points_sit_at_the_steps_before_collection(tmp_path) -> None:
         w.writeheader()
         w.writerows(rows)
     assert vmail_curve(read_progress(path)) == [(0, 70.0), (1000, 120.5)]
+    # Knowing the cadence, the loop's counter places evaluations even when values repeat.
+    assert vmail_curve(read_progress(path), eval_every=1000) == [(0, 70.0), (1000, 120.5)]
+    same = [{"env_steps": str(500 * (k + 1)), "eval_return": "0.0"} for k in range(4)]
+    assert vmail_curve(same, eval_every=1000) == [(0, 0.0), (1000, 0.0)]
+    # With the loop's eval_steps column, two equal evaluations in a row stay two points.
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["env_steps", "eval_return", "eval_steps"])
+        w.writeheader()
+        w.writerows(
+            [
+                {"env_steps": "500", "eval_return": "0.0", "eval_steps": "0"},
+                {"env_steps": "1000", "eval_return": "0.0", "eval_steps": "0"},
+                {"env_steps": "1500", "eval_return": "0.0", "eval_steps": "1000"},
+                {"env_steps": "2000", "eval_return": "9.5", "eval_steps": "1500"},
+            ]
+        )
+    assert vmail_curve(read_progress(path)) == [(0, 0.0), (1000, 0.0), (1500, 9.5)]
     with pytest.raises(FileNotFoundError, match="no progress file"):
         read_progress(tmp_path / "missing.csv")
 

@@ -120,6 +120,7 @@ class VMAILTrainer:
         self.rng = np.random.default_rng(cfg.seed)
         self.env_steps, self.episodes, self.pretrained = 0, 0, False
         self.last_eval: float | None = None
+        self.last_eval_steps: int | None = None  # env steps when it was taken (plots need it)
         if resume and (self.run_dir / "checkpoint.pt").exists():
             self._restore()
 
@@ -172,6 +173,7 @@ class VMAILTrainer:
                 seeds = [10_000 + self.episodes * t.eval_episodes + k for k in range(t.eval_episodes)]
                 returns = [run_episode(self.env, self.agent, cfg, 0.0, seed=s)[1] for s in seeds]
                 self.last_eval = float(np.mean(returns))
+                self.last_eval_steps = self.env_steps
                 since_eval = 0
             episode, ret, steps = run_episode(self.env, self.agent, cfg, t.expl_amount, seed=self.episodes)
             write_episode(self.run_dir / "episodes", episode)
@@ -191,6 +193,7 @@ class VMAILTrainer:
                 "episodes": self.episodes,
                 "train_return": ret,
                 "eval_return": self.last_eval,
+                "eval_steps": self.last_eval_steps,
                 "updates": self.agent.updates,
                 "update_s": time.perf_counter() - t0,
                 **metrics,
