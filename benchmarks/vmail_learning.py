@@ -211,7 +211,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.2))
+    fig, ax = plt.subplots(figsize=(10, 4.4))
     curves = {f"V-MAIL {results['preset']}": results["vmail_curve"], **results.get("other_runs", {})}
     for label, curve in curves.items():
         if curve:
@@ -255,7 +255,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
         top = ax.secondary_xaxis("top", functions=(lambda x: x * repeat, lambda x: x / repeat))
         top.set_xlabel("environment (control) steps")
     ax.set_title(f"{results['task']} from 10 camera demos, 1 CPU thread (seed {results['seed']})")
-    ax.legend(loc="center right", fontsize=8)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)  # outside: curves stay visible
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
