@@ -89,17 +89,13 @@ def split_halves(episodes: list[dict[str, np.ndarray]]) -> tuple[list[int], list
 
 def probe(args: argparse.Namespace) -> dict[str, Any]:
     from training.checkpoint import load_checkpoint
-    from training.config import config_from_yaml
     from training.demos.episodes import episode_paths, read_episode
-    from training.vmail.agent import VMAILAgent
-    from training.vmail.algorithm import FORMAT
+    from training.vmail.algorithm import FORMAT, agent_from_checkpoint
 
     torch.set_num_threads(args.threads)
     run = Path(args.run_dir)
     state = load_checkpoint(run, fmt=FORMAT)
-    cfg = config_from_yaml(state["config"])
-    agent = VMAILAgent(cfg, int(state["action_dim"]))
-    agent.load_state_dict(state["agent"])
+    cfg, agent = agent_from_checkpoint(state)
     agent.eval()
     demos = Path(args.demos or cfg.expert_dirs[0])
     expert_eps = [read_episode(p) for p in episode_paths(demos)]

@@ -143,22 +143,27 @@ def final_evaluation(args: argparse.Namespace, vmail_dir: Path) -> dict[str, Any
         return None
     import torch
 
-    from training.vmail.algorithm import VMAILTrainer, run_episode
+    from training.checkpoint import load_checkpoint, set_rng_state
+    from training.vmail.algorithm import FORMAT, agent_from_checkpoint, make_env, run_episode
 
+    state = load_checkpoint(vmail_dir, fmt=FORMAT)
+    steps = int(state["env_steps"])
     cache = vmail_dir / "final_eval.json"
-    trainer = VMAILTrainer(run_config(args), vmail_dir)
     if cache.exists():
         cached = json.loads(cache.read_text())
-        if cached["agent_steps"] == trainer.env_steps and cached["episodes"] == args.final_episodes:
+        if cached["agent_steps"] == steps and cached["episodes"] == args.final_episodes:
             return cached
     torch.set_num_threads(args.threads)
+    cfg, agent = agent_from_checkpoint(state)  # the weights only: evaluation needs no replay
+    env = make_env(cfg)
+    set_rng_state(state["rng"])  # the posterior is sampled: evaluate from the run's own RNG state
     print(f"evaluating the final V-MAIL policy over {args.final_episodes} episodes", flush=True)
-    returns = [
-        run_episode(trainer.env, trainer.agent, trainer.cfg, 0.0, seed=50_000 + k)[1]
-        for k in range(args.final_episodes)
-    ]
+    try:
+        returns = [run_episode(env, agent, cfg, 0.0, seed=50_000 + k)[1] for k in range(args.final_episodes)]
+    finally:
+        env.close()
     result = {
-        "agent_steps": trainer.env_steps,
+        "agent_steps": steps,
         "episodes": args.final_episodes,
         "seeds": [50_000, 50_000 + args.final_episodes - 1],
         "mean": float(np.mean(returns)),

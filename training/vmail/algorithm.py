@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from training.config import Config, make_config
+from training.config import Config, config_from_yaml, make_config
 from training.demos.episodes import write_episode
 from training.vmail.agent import VMAILAgent
 from training.vmail.replay import SequenceReplay, fit_images, union_sample
@@ -27,6 +27,26 @@ from training.vmail.replay import SequenceReplay, fit_images, union_sample
 log = logging.getLogger(__name__)
 FORMAT = "asymlearn-vmail-v1"
 PRESETS = Path(__file__).resolve().parent.parent / "configs" / "vmail.yaml"
+
+
+def make_env(cfg: Config) -> Any:
+    """The run's environment, rendering at the model's size.
+
+    A larger frame shrunk by INTER_AREA is not the frame the demos (recorded at that size)
+    show, and the learner would deploy on other pixels.
+    """
+    import sim_bridges
+
+    return sim_bridges.make(cfg.env, **{"image_size": int(cfg.image_size), **dict(cfg.env_kwargs)})
+
+
+def agent_from_checkpoint(state: dict[str, Any]) -> tuple[Config, VMAILAgent]:
+    """(config, agent with the saved weights) from a loaded checkpoint; no replay, no optimiser."""
+    cfg = config_from_yaml(state["config"])
+    agent = VMAILAgent(cfg, int(state["action_dim"]))
+    agent.load_state_dict(state["agent"])
+    agent.updates = int(state["updates"])
+    return cfg, agent
 
 
 def vmail_config(presets: str | list[str], overrides: list[str] | None = None) -> Config:
@@ -99,16 +119,11 @@ class VMAILTrainer:
     """Algorithm 1 on one environment; resumable from ``run_dir/checkpoint.pt``."""
 
     def __init__(self, cfg: Config, run_dir: Path | str, env: Any | None = None, resume: bool = True) -> None:
-        import sim_bridges
-
         self.cfg, self.run_dir = cfg, Path(run_dir)
         torch.set_num_threads(int(cfg.threads))
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
-        # Render at the model's size: a larger frame shrunk by INTER_AREA is not the frame the
-        # demos (recorded at that size) show, and the learner would deploy on other pixels.
-        env_kwargs = {"image_size": int(cfg.image_size), **dict(cfg.env_kwargs)}
-        self.env = env if env is not None else sim_bridges.make(cfg.env, **env_kwargs)
+        self.env = env if env is not None else make_env(cfg)
         self.agent = VMAILAgent(cfg, int(self.env.info.action_dim))
         starts = float(cfg.train.start_fraction)
         self.expert = SequenceReplay(cfg.image_size, cfg.channels, seed=cfg.seed, start_fraction=starts)

@@ -72,12 +72,9 @@ def policy_metadata(
 
 def policy_from_checkpoint(state: dict[str, Any]) -> tuple[VMAILPolicy, dict[str, Any]]:
     """The deployable policy and its metadata from a loaded V-MAIL checkpoint (for `asymlearn export`)."""
-    from training.config import config_from_yaml
+    from training.vmail.algorithm import agent_from_checkpoint
 
-    cfg = config_from_yaml(state["config"])
-    agent = VMAILAgent(cfg, int(state["action_dim"]))
-    agent.load_state_dict(state["agent"])
-    agent.updates = int(state["updates"])
+    cfg, agent = agent_from_checkpoint(state)
     policy = VMAILPolicy(agent).eval()
     for p in policy.parameters():
         p.requires_grad_(False)
