@@ -218,10 +218,24 @@ def plot(results: dict[str, Any], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(10, 4.4))
     curves = {f"V-MAIL {results['preset']}": results["vmail_curve"], **results.get("other_runs", {})}
+    other_finals = results.get("other_finals", {})
     for label, curve in curves.items():
         if curve:
             steps, returns = zip(*curve, strict=True)
-            ax.plot(steps, returns, "o-", ms=4, label=label)
+            (line,) = ax.plot(steps, returns, "o-", ms=4, label=label)
+            final = other_finals.get(label)
+            if final is not None:  # the run's last checkpoint over many episodes, in its colour
+                ax.errorbar(
+                    [final["agent_steps"]],
+                    [final["mean"]],
+                    yerr=[final["std"]],
+                    fmt="D",
+                    color=line.get_color(),
+                    ms=6,
+                    capsize=3,
+                    label=f"  last checkpoint, {final['episodes']} episodes: "
+                    f"{final['mean']:.0f} ± {final['std']:.0f}",
+                )
     for label, curve in results.get("baselines", {}).items():
         if curve:
             steps, returns = zip(*curve, strict=True)
@@ -326,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         "hold_return": hold_return(args.task),
         "vmail_final": final_evaluation(args, run_dir / "vmail"),
         "other_runs": {},
+        "other_finals": {},
         "baselines": {},
     }
     for item in args.other:
@@ -334,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--other expects LABEL=DIR, got {item!r}")
         other = read_progress(Path(directory) / "progress.csv")
         results["other_runs"][label] = vmail_curve(other, eval_every)  # assumes the same cadence
+        other_final = final_evaluation(args, Path(directory))
+        if other_final is not None:
+            results["other_finals"][label] = other_final
     for item in args.baseline:
         label, _, directory = item.rpartition("=")
         if not directory:
@@ -347,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = {k: results[k] for k in ("expert_return", "vmail_best", "bc_return")}
     if final is not None:
         summary["vmail_final_mean"] = final["mean"]
+    summary.update({f"{label} final mean": f["mean"] for label, f in results["other_finals"].items()})
     summary.update({label: curve[-1][1] for label, curve in results["baselines"].items() if curve})
     print(json.dumps(summary, default=float))
     return 0

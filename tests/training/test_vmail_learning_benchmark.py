@@ -72,6 +72,8 @@ def test_plot_only_writes_a_result_per_task(tmp_path) -> None:
         str(out),
         "--baseline",
         f"DAC={run / 'dac'}",
+        "--other",
+        f"disc.inputs=state={run / 'vmail'}",
     ]
     assert main(argv) == 0
     result = json.loads((out / "vmail_dclaw_turn.json").read_text())
@@ -82,6 +84,15 @@ def test_plot_only_writes_a_result_per_task(tmp_path) -> None:
     assert result["vmail_final"] is None  # no checkpoint in the run directory to evaluate
     assert result["hold_return"] == pytest.approx(-630.5, abs=0.5)  # D'Claw: holding the reset pose
     assert (out / "vmail_dclaw_turn.png").stat().st_size > 0
+    assert result["other_runs"] == {"disc.inputs=state": [[0, -700.5], [40, -20.0]]}  # label keeps its '='
+    assert result["other_finals"] == {}  # no checkpoint there either
+    # A run's last-checkpoint mean is drawn in its curve's colour.
+    from benchmarks.vmail_learning import plot
+
+    final = {"agent_steps": 40, "episodes": 20, "mean": -15.0, "std": 3.0}
+    result["other_finals"] = {"disc.inputs=state": final}
+    plot(result, tmp_path / "with_final.png")
+    assert (tmp_path / "with_final.png").stat().st_size > 0
 
 
 def test_transfer_score_is_zero_at_holding_still_and_100_at_the_expert() -> None:

@@ -310,3 +310,20 @@ def test_cpu_preset_trains_the_prior(free_nats: str | None, trains_prior: bool) 
     grad = agent.world.rssm.img_out.weight.grad
     norm = 0.0 if grad is None else float(grad.norm())
     assert (norm > 1e-6) == trains_prior
+
+
+@pytest.mark.parametrize("preset", ["vmail_cpu", "vmail_cpu48", "vmail_cpu_mid"])
+def test_every_cpu_preset_updates_at_its_own_size_and_trains_its_prior(preset: str) -> None:
+    """Presets are edited by hand; one that cannot build, or that clamps the KL (no prior
+    gradient, see above), should fail here rather than two hours into a run."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    cfg = vmail_config(preset, ["train.batch=2", "train.length=8"])
+    assert cfg.model.free_nats == 0.0
+    agent = VMAILAgent(cfg, A)
+    replay = SequenceReplay(cfg.image_size, 3, seed=0)
+    for _ in range(2):
+        replay.add(synthetic_episode(rng, 12, size=cfg.image_size))
+    metrics = agent.update(replay.sample(2, 8), replay.sample(2, 8))
+    assert all(np.isfinite(v) for v in metrics.values())
+    assert float(agent.world.rssm.img_out.weight.grad.norm()) > 1e-6
