@@ -1,8 +1,9 @@
 """`asymlearn export`: checkpoint -> ONNX file with metadata (optionally parity-checked).
 
 The checkpoint format belongs to training; this command relies only on
-``training.checkpoint.load_policy_for_export(path, which) -> (module, metadata_dict)``,
-imported when the command runs so ``asymlearn export --help`` stays cheap.
+``training.checkpoint.load_policy_for_export(path, which) -> (module, metadata_dict)`` and
+its ``CheckpointError`` (an unreadable or foreign checkpoint), imported when the command
+runs so ``asymlearn export --help`` stays cheap.
 
 The metadata dict may already follow :class:`policies.metadata.PolicyMetadata`, or be the
 flat training-side form (``algorithm``, ``environment``, ``seed``, ``env_steps``,
@@ -178,10 +179,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: checkpoint {checkpoint} does not exist", file=sys.stderr)
         return 2
     from policies.export import ExportError
+    from training.checkpoint import CheckpointError
 
     try:
         path, diff = export_checkpoint(checkpoint, args.which, args.out, args.exporter)
-    except (ExportError, MetadataError, ValueError) as exc:  # ValueError: e.g. no such policy in it
+    except (ExportError, MetadataError, ValueError, CheckpointError) as exc:  # e.g. no such policy in it
         print(f"error: export failed: {exc}", file=sys.stderr)
         return 1
     print(f"exported {args.which} policy to {path}")

@@ -1,4 +1,4 @@
-"""Shared fixtures: the ROS 2 harness (network discipline, isolation, cleanup)."""
+"""Shared fixtures: the ROS 2 harness (network discipline, isolation, cleanup) and a tiny demo set."""
 
 from __future__ import annotations
 
@@ -57,3 +57,13 @@ def rclpy_context(ros_env: dict[str, str]) -> Iterator[object]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def demos(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One scripted cartpole-swingup demo at 16 px: real frames, cheap enough for any module."""
+    from training.demos.collect import collect_demos
+
+    out = tmp_path_factory.mktemp("demos") / "cartpole16"
+    collect_demos("cartpole_swingup", 1, out, image_size=16)
+    return out

@@ -156,12 +156,20 @@ def load_policy_for_export(
     or, for RL (MDP), the state policy itself.
     """
     from training.a2d.algorithm import A2DTrainer
+    from training.baselines_visual.evaluation import CHECKPOINT_FORMAT as VISUAL_BASELINE_FORMAT
     from training.config import config_from_yaml
     from training.vmail.algorithm import FORMAT as VMAIL_FORMAT
 
     if which not in ("trainee", "expert"):
         raise ValueError(f"which must be 'trainee' or 'expert', not {which!r}")
-    state = load_checkpoint(checkpoint_path, fmt=(FORMAT, VMAIL_FORMAT))
+    state = load_checkpoint(checkpoint_path, fmt=(FORMAT, VMAIL_FORMAT, VISUAL_BASELINE_FORMAT))
+    if state["format"] == VISUAL_BASELINE_FORMAT:
+        from training.baselines_visual.export import policy_from_checkpoint as baseline_policy
+
+        if which != "trainee":
+            method = str(state.get("method", "")).upper()
+            raise ValueError(f"a {method} checkpoint holds only the image policy (no expert)")
+        return baseline_policy(state)
     if state["format"] == VMAIL_FORMAT:
         from training.vmail.deploy import policy_from_checkpoint
 
@@ -178,29 +186,53 @@ def load_policy_for_export(
         p.requires_grad_(False)
     is_image = actor.key == "image"
     dim = None if is_image else (info.state_dim if actor.key == "state" else info.partial_state_dim)
+    last_eval = state.get("last_eval", {}) or {}
+    metadata = export_metadata(
+        info,
+        observation_input=actor.key,
+        frame_window=int(cfg.frame_window) if is_image else 0,
+        state_dim=dim,
+        algorithm=algorithm_label(cfg),
+        method=cfg.method,
+        preset=cfg.get("preset", ""),
+        policy=which,
+        seed=int(cfg.seed),
+        env_steps=int(trainer.env_steps),
+        iteration=int(trainer.iteration),
+        eval_return=last_eval.get("eval_return_det"),
+        eval_return_stochastic=last_eval.get("eval_return_stoch"),
+    )
+    return module, metadata
+
+
+def export_metadata(
+    info: Any,
+    observation_input: str,
+    frame_window: int,
+    state_dim: int | None = None,
+    **provenance: Any,
+) -> dict[str, Any]:
+    """The flat export metadata (``policies.export_cmd.metadata_from_training_dict``) of a policy
+    that reads ``observation_input`` ("image", "state" or "partial_state") of the env ``info``.
+
+    Shared by every trainer whose policy is a plain feed-forward ``PolicyNet`` (A2D and its
+    baselines, BC, SQIL, DAC), so their ONNX files describe topics the same way.
+    """
+    is_image = observation_input == "image"
     h, w, ch = info.image_shape
     discrete = info.discrete_actions is not None
-    last_eval = state.get("last_eval", {}) or {}
-    metadata = {
-        "algorithm": algorithm_label(cfg),
-        "method": cfg.method,
-        "preset": cfg.get("preset", ""),
-        "policy": which,
+    return {
+        **provenance,
         "environment": info.name,
-        "seed": int(cfg.seed),
-        "env_steps": int(trainer.env_steps),
-        "iteration": int(trainer.iteration),
-        "eval_return": last_eval.get("eval_return_det"),
-        "eval_return_stochastic": last_eval.get("eval_return_stoch"),
         "observation": {
             "kind": "image" if is_image else "state",
-            "input": actor.key,
+            "input": observation_input,
             "encoding": info.image_encoding if is_image else None,
             "height": int(h) if is_image else None,
             "width": int(w) if is_image else None,
             "channels": int(ch) if is_image else None,
-            "frame_window": int(cfg.frame_window) if is_image else 0,
-            "state_dim": None if is_image else int(dim),  # type: ignore[arg-type]
+            "frame_window": int(frame_window) if is_image else 0,
+            "state_dim": None if is_image else int(state_dim),  # type: ignore[arg-type]
             "layout": "NKHWC uint8" if is_image else "ND float32",
         },
         "action": {
@@ -213,4 +245,3 @@ def load_policy_for_export(
         },
         "control_rate_hz": float(info.control_rate_hz),
     }
-    return module, metadata

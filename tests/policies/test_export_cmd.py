@@ -69,6 +69,7 @@ def fake_checkpoint_module(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, s
 
     fake = types.ModuleType("training.checkpoint")
     fake.load_policy_for_export = load_policy_for_export  # type: ignore[attr-defined]
+    fake.CheckpointError = type("CheckpointError", (RuntimeError,), {})  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "training.checkpoint", fake)
     return calls
 

@@ -26,15 +26,6 @@ REPO = Path(__file__).resolve().parents[2]
 QUIET = {"log": lambda _: None}
 
 
-@pytest.fixture(scope="module")
-def demos(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from training.demos.collect import collect_demos
-
-    out = tmp_path_factory.mktemp("demos") / "cartpole16"
-    collect_demos("cartpole_swingup", 1, out, image_size=16)
-    return out
-
-
 def _rows(run_dir: Path) -> list[dict[str, str]]:
     with open(run_dir / "progress.csv") as f:
         return list(csv.DictReader(f))
