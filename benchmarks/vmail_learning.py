@@ -151,15 +151,12 @@ def final_evaluation(args: argparse.Namespace, vmail_dir: Path) -> dict[str, Any
     from training.vmail.algorithm import FORMAT, agent_from_checkpoint, make_env, run_episode
 
     state = load_checkpoint(vmail_dir, fmt=FORMAT)
-    steps = int(state["env_steps"])
+    seeds = range(EVAL_SEED, EVAL_SEED + args.final_episodes)
+    key = {"agent_steps": int(state["env_steps"]), "episodes": len(seeds), "seeds": [seeds[0], seeds[-1]]}
     cache = vmail_dir / "final_eval.json"
     if cache.exists():
         cached = json.loads(cache.read_text())
-        if (cached["agent_steps"], cached["episodes"], cached.get("seeds", [None])[0]) == (
-            steps,
-            args.final_episodes,
-            EVAL_SEED,
-        ):
+        if all(cached.get(k) == v for k, v in key.items()):
             return cached
     torch.set_num_threads(args.threads)
     cfg, agent = agent_from_checkpoint(state)  # the weights only: evaluation needs no replay
@@ -167,14 +164,11 @@ def final_evaluation(args: argparse.Namespace, vmail_dir: Path) -> dict[str, Any
     set_rng_state(state["rng"])  # the posterior is sampled: evaluate from the run's own RNG state
     print(f"evaluating the final V-MAIL policy over {args.final_episodes} episodes", flush=True)
     try:
-        seeds = range(EVAL_SEED, EVAL_SEED + args.final_episodes)
         returns = [run_episode(env, agent, cfg, 0.0, seed=seed)[1] for seed in seeds]
     finally:
         env.close()
     result = {
-        "agent_steps": steps,
-        "episodes": args.final_episodes,
-        "seeds": [EVAL_SEED, EVAL_SEED + args.final_episodes - 1],
+        **key,
         "mean": float(np.mean(returns)),
         "std": float(np.std(returns)),
         "returns": [float(r) for r in returns],

@@ -44,9 +44,7 @@ def policy_from_checkpoint(state: dict[str, Any]) -> tuple[PolicyNet, dict[str, 
         raise CheckpointError(f"visual-baseline checkpoint of unknown method {method!r} (have bc, sqil, dac)")
     info = env_info_from_dict(state["env_info"])
     policy, provenance = (_bc_policy if method == "bc" else _sac_policy)(state, info)
-    policy.eval()
-    for p in policy.parameters():
-        p.requires_grad_(False)
+    policy.eval().requires_grad_(False)
     row = state.get("row", {}) or {}
     metadata = export_metadata(
         info,
