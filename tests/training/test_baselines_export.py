@@ -8,50 +8,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from baseline_helpers import QUIET, tiny_bc_config, tiny_offpolicy_config
 
 from policies.export import read_metadata
 from policies.export_cmd import add_arguments, export_checkpoint, run
 from policies.runtime import PolicyRunner
-from training.baselines_visual.bc import BCConfig, train_bc
+from training.baselines_visual.bc import train_bc
 from training.baselines_visual.evaluation import CHECKPOINT_FORMAT
 from training.baselines_visual.export import policy_from_checkpoint
-from training.baselines_visual.offpolicy import OffPolicyConfig, train_offpolicy
-from training.baselines_visual.sac import SACConfig
+from training.baselines_visual.offpolicy import train_offpolicy
 from training.checkpoint import load_checkpoint
-
-QUIET = {"log": lambda _: None}
 
 
 def _train(method: str, demos: Path, run_dir: Path) -> None:
     torch.set_num_threads(1)
     if method == "bc":
-        cfg = BCConfig(
-            task="cartpole_swingup",
-            demos=str(demos),
-            run_dir=str(run_dir),
-            frame_stack=2,
-            updates=4,
-            batch_size=8,
-            hidden=(32,),
-            features=16,
-            eval_every=4,
-            eval_episodes=1,
-        )
-        train_bc(cfg, **QUIET)
-        return
-    off = OffPolicyConfig(
-        method=method,
-        task="cartpole_swingup",
-        demos=str(demos),
-        run_dir=str(run_dir),
-        env_steps=20,
-        seed_steps=16,
-        batch_size=8,
-        eval_every=20,
-        eval_episodes=1,
-        sac=SACConfig(frame_stack=2, hidden=32, features=16, shift_pad=1),
-    )
-    train_offpolicy(off, **QUIET)
+        train_bc(tiny_bc_config(demos, run_dir, 3), **QUIET)
+    else:
+        train_offpolicy(tiny_offpolicy_config(method, demos, run_dir, 24), **QUIET)
 
 
 @pytest.mark.parametrize("method, algorithm", [("bc", "BC"), ("sqil", "SQIL"), ("dac", "DAC")])

@@ -14,16 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from baseline_helpers import QUIET, tiny_bc_config, tiny_offpolicy_config
 
-from training.baselines_visual.bc import BCConfig, train_bc
+from training.baselines_visual.bc import train_bc
 from training.baselines_visual.dataset import FrameReplay
 from training.baselines_visual.evaluation import CHECKPOINT_FORMAT
-from training.baselines_visual.offpolicy import REPLAY_FILE, OffPolicyConfig, train_offpolicy
-from training.baselines_visual.sac import SACConfig
+from training.baselines_visual.offpolicy import REPLAY_FILE, train_offpolicy
 from training.checkpoint import CheckpointError, load_checkpoint
 
 REPO = Path(__file__).resolve().parents[2]
-QUIET = {"log": lambda _: None}
 
 
 def _rows(run_dir: Path) -> list[dict[str, str]]:
@@ -60,27 +59,11 @@ def test_replay_state_restores_only_the_checkpointed_prefix() -> None:
         FrameReplay(20, (8, 8, 3), 1, 2).load_state_dict(saved, size, frames)
 
 
-def _bc_cfg(demos: Path, run_dir: Path, updates: int) -> BCConfig:
-    return BCConfig(
-        task="cartpole_swingup",
-        demos=str(demos),
-        run_dir=str(run_dir),
-        frame_stack=2,
-        updates=updates,
-        batch_size=16,
-        hidden=(32,),
-        features=16,
-        shift_pad=1,
-        eval_every=3,
-        eval_episodes=1,
-    )
-
-
 def test_bc_resumed_run_matches_an_uninterrupted_one(demos: Path, tmp_path: Path) -> None:
     torch.set_num_threads(1)
-    whole = train_bc(_bc_cfg(demos, tmp_path / "whole", 6), **QUIET)
-    train_bc(_bc_cfg(demos, tmp_path / "split", 3), **QUIET)  # stopped after update 3 ...
-    resumed = train_bc(_bc_cfg(demos, tmp_path / "split", 6), **QUIET)  # ... and resumed
+    whole = train_bc(tiny_bc_config(demos, tmp_path / "whole", 6), **QUIET)
+    train_bc(tiny_bc_config(demos, tmp_path / "split", 3), **QUIET)  # stopped after update 3 ...
+    resumed = train_bc(tiny_bc_config(demos, tmp_path / "split", 6), **QUIET)  # ... and resumed
     a = load_checkpoint(tmp_path / "whole", fmt=CHECKPOINT_FORMAT)
     b = load_checkpoint(tmp_path / "split", fmt=CHECKPOINT_FORMAT)
     for name, value in a["policy"].items():
@@ -88,31 +71,16 @@ def test_bc_resumed_run_matches_an_uninterrupted_one(demos: Path, tmp_path: Path
     assert [r["loss"] for r in _rows(tmp_path / "split")] == [r["loss"] for r in _rows(tmp_path / "whole")]
     assert resumed["eval_return_mean"] == whole["eval_return_mean"]
     with pytest.raises(ValueError, match="batch_size: 16 there, 32 here"):
-        train_bc(dataclasses.replace(_bc_cfg(demos, tmp_path / "split", 9), batch_size=32), **QUIET)
-
-
-def _off_cfg(method: str, demos: Path, run_dir: Path, env_steps: int, batch_size: int = 8) -> OffPolicyConfig:
-    return OffPolicyConfig(
-        method=method,
-        task="cartpole_swingup",
-        demos=str(demos),
-        run_dir=str(run_dir),
-        env_steps=env_steps,
-        seed_steps=16,
-        batch_size=batch_size,
-        eval_every=12,
-        eval_episodes=1,
-        sac=SACConfig(frame_stack=2, hidden=32, features=16, shift_pad=1),
-    )
+        train_bc(dataclasses.replace(tiny_bc_config(demos, tmp_path / "split", 9), batch_size=32), **QUIET)
 
 
 def test_dac_resume_restores_replay_optimisers_and_discriminator(demos: Path, tmp_path: Path) -> None:
     torch.set_num_threads(1)
     run = tmp_path / "dac"
-    train_offpolicy(_off_cfg("dac", demos, run, 24), **QUIET)
+    train_offpolicy(tiny_offpolicy_config("dac", demos, run, 24), **QUIET)
     first = torch.load(run / REPLAY_FILE, weights_only=True)
     assert first["size"] == 24
-    train_offpolicy(_off_cfg("dac", demos, run, 36), **QUIET)
+    train_offpolicy(tiny_offpolicy_config("dac", demos, run, 36), **QUIET)
     assert [int(r["env_steps"]) for r in _rows(run)] == [12, 24, 36]
     state = load_checkpoint(run, fmt=CHECKPOINT_FORMAT)
     assert state["env_steps"] == 36 and state["replay_size"] == 36
@@ -125,17 +93,17 @@ def test_dac_resume_restores_replay_optimisers_and_discriminator(demos: Path, tm
     torch.testing.assert_close(second["frames"][: first["num_frames"]], first["frames"])
 
     with pytest.raises(ValueError, match="batch_size"):
-        train_offpolicy(_off_cfg("dac", demos, run, 48, batch_size=16), **QUIET)
+        train_offpolicy(tiny_offpolicy_config("dac", demos, run, 48, batch_size=16), **QUIET)
     with pytest.raises(ValueError, match="method"):
-        train_offpolicy(_off_cfg("sqil", demos, run, 48), **QUIET)
+        train_offpolicy(tiny_offpolicy_config("sqil", demos, run, 48), **QUIET)
     (run / REPLAY_FILE).write_bytes(b"not a replay")
     with pytest.raises(CheckpointError, match="corrupt replay file"):
-        train_offpolicy(_off_cfg("dac", demos, run, 48), **QUIET)
+        train_offpolicy(tiny_offpolicy_config("dac", demos, run, 48), **QUIET)
     (run / REPLAY_FILE).unlink()
     with pytest.raises(CheckpointError, match="missing"):
-        train_offpolicy(_off_cfg("dac", demos, run, 48), **QUIET)
+        train_offpolicy(tiny_offpolicy_config("dac", demos, run, 48), **QUIET)
     assert load_checkpoint(run, fmt=CHECKPOINT_FORMAT)["env_steps"] == 36  # nothing lost
-    train_offpolicy(_off_cfg("dac", demos, run, 24), resume=False, **QUIET)  # afresh on request
+    train_offpolicy(tiny_offpolicy_config("dac", demos, run, 24), resume=False, **QUIET)  # afresh on request
     assert [int(r["env_steps"]) for r in _rows(run)] == [12, 24]
 
 
