@@ -24,6 +24,10 @@ from training.ros_launch import in_private_netns, reexec_in_private_netns
 METHODS = {"A2D": "a2d_image_tiger_door", "AIL": "ail_tiger_door"}
 
 
+# Seconds one lockstep deployment may take (about 3 s normally) before it is retried once.
+DEPLOY_TIMEOUT_S = 120.0
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="where results go")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
@@ -133,13 +137,18 @@ def run(args: argparse.Namespace) -> int:
     bridge_seed = 1000
     for name, path in models.items():
         started = time.monotonic()
-        res = deploy(
-            "tiger_door",
-            overrides=[f"policy_node.model_path={path}", f"sim_bridge.seed={bridge_seed}"],
-            episodes=args.episodes,
-            env=discovery_env(out / "ros_log" / name.lower()),
-            log_dir=out / "ros_log" / name.lower(),
-        )
+        for attempt in (1, 2):  # a lockstep run takes seconds; a stalled DDS discovery never ends
+            res = deploy(
+                "tiger_door",
+                overrides=[f"policy_node.model_path={path}", f"sim_bridge.seed={bridge_seed}"],
+                episodes=args.episodes,
+                timeout=DEPLOY_TIMEOUT_S,
+                env=discovery_env(out / "ros_log" / name.lower()),
+                log_dir=out / "ros_log" / name.lower(),
+            )
+            if res["exit"] != "timeout" or attempt == 2:
+                break
+            print(f"    {name}: no episodes in {DEPLOY_TIMEOUT_S:.0f} s (DDS discovery stalled?); retrying")
         ros_returns = [float(r) for r in res.get("returns", [])]
         if len(ros_returns) != args.episodes:
             print(f"    {name}: deployment ended early ({res['exit']}); logs in {res['log_dir']}")
