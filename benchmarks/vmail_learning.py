@@ -5,9 +5,9 @@ BC (``training/baselines_visual/bc.py``) on the same demonstrations (recorded at
 32 px), then plots V-MAIL's deterministic evaluation return against agent steps, with BC's
 final return and the expert's return as horizontal lines (BC takes no environment steps).
 
-Tasks: ``cartpole_swingup``, ``cartpole_balance``, ``reacher_easy`` (the DMC wrapper repeats
-each action twice, so DMC environment steps are twice the agent steps, shown on the top axis)
-and ``dclaw_turn`` (one agent step is one D'Claw step of 0.1 s; 40-step episodes).
+Tasks: ``cartpole_swingup``, ``cartpole_balance``, ``reacher_easy``, ``point_mass_easy`` (the
+DMC wrapper repeats each action twice, so DMC environment steps are twice the agent steps, shown
+on the top axis) and ``dclaw_turn`` (one agent step is one D'Claw step of 0.1 s; 40-step episodes).
 
 Run: ``asymlearn benchmark vmail_learning [--task cartpole_swingup] [--steps 20000]
 [--preset vmail_cpu]``; ``--plot-only`` redraws from the runs' progress.csv files without
@@ -15,7 +15,7 @@ training; ``--other LABEL=DIR`` adds more V-MAIL runs (e.g. other presets) to th
 ``--baseline LABEL=DIR`` SQIL/DAC runs; ``--set KEY=VALUE`` overrides the V-MAIL config. The last
 checkpoint is also evaluated over ``--final-episodes`` (20) episodes, the figure to quote.
 Writes docs/benchmarks/vmail_<name>.json and .png (name: cartpole, cartpole_balance,
-reacher_easy, dclaw_turn).
+reacher_easy, point_mass_easy, dclaw_turn).
 """
 
 from __future__ import annotations
@@ -52,6 +52,12 @@ TASKS: dict[str, dict[str, Any]] = {
         "name": "reacher_easy",
         "action_repeat": 2,
         "run_dir": "runs/vmail_reacher_easy",
+        "overrides": [],
+    },
+    "point_mass_easy": {
+        "name": "point_mass_easy",
+        "action_repeat": 2,
+        "run_dir": "runs/vmail_point_mass_easy",
         "overrides": [],
     },
     "dclaw_turn": {

@@ -25,6 +25,7 @@ _ENTRIES: dict[str, tuple[str, str | None]] = {
     "cartpole_swingup": ("sim_bridges.dmc.env:make_cartpole_swingup", None),
     "cartpole_balance": ("sim_bridges.dmc.env:make_cartpole_balance", None),
     "reacher_easy": ("sim_bridges.dmc.env:make_reacher_easy", None),
+    "point_mass_easy": ("sim_bridges.dmc.env:make_point_mass_easy", None),
     "walker_walk": ("sim_bridges.dmc.env:make_walker_walk", None),
     "cheetah_run": ("sim_bridges.dmc.env:make_cheetah_run", None),
     "car_racing": ("sim_bridges.car_racing.env:CarRacingEnv", None),

@@ -186,6 +186,16 @@ def make_reacher_easy(**kwargs: Any) -> DMCEnv:
     return DMCEnv("reacher", "easy", **kwargs)
 
 
+def make_point_mass_easy(**kwargs: Any) -> DMCEnv:
+    """point_mass-easy: a point pushed in the plane to a fixed target at the centre (2-d action, 4-d state).
+
+    The easiest suite task that still needs vision: the start is random, and the reward is
+    paid only near the target, so doing nothing scores about 0. At 32 px the point covers
+    about one pixel and the target two.
+    """
+    return DMCEnv("point_mass", "easy", **kwargs)
+
+
 def make_walker_walk(**kwargs: Any) -> DMCEnv:
     """walker-walk (6-d action, 24-d state), as in V-MAIL's DMC experiments."""
     return DMCEnv("walker", "walk", **kwargs)

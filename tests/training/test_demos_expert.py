@@ -80,6 +80,18 @@ def test_reacher_expert_reaches_the_target() -> None:
     assert max(idle) == 0.0, idle  # these seeds do not start with the fingertip on the target
 
 
+def test_point_mass_expert_reaches_the_centre() -> None:
+    point = sim_bridges.make("point_mass_easy", render=False)
+    try:
+        expert = make_expert("point_mass_easy", point)
+        rets = [_episode_return(point, expert.act, seed=s)[0] for s in (0, 1, 3)]
+        idle = [_episode_return(point, lambda s: np.zeros(2, np.float32), seed=s)[0] for s in (0, 1, 3)]
+    finally:
+        point.close()
+    assert min(rets) > 850, rets  # paid near the target, less a small control cost
+    assert max(idle) < 1.0, idle  # a still point away from the target earns nothing
+
+
 def test_unknown_task_has_no_expert(env) -> None:
     with pytest.raises(ValueError, match="no scripted expert for task 'walker_walk'"):
         make_expert("walker_walk", env)

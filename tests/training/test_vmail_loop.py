@@ -67,6 +67,35 @@ def test_loop_collects_trains_checkpoints_and_resumes(tmp_path, capsys) -> None:
     assert 0.0 <= report["deterministic"]["mean"] <= 1000.0
 
 
+def test_state_head_run_checkpoints_its_normaliser_and_exports_without_it(tmp_path) -> None:
+    pytest.importorskip("dm_control")
+    from training.checkpoint import load_checkpoint
+    from training.cli import main
+    from training.vmail.algorithm import FORMAT, agent_from_checkpoint
+
+    random_episodes(tmp_path / "expert", 2, 20, action_dim=1)  # 5-d state, as cartpole's
+    extra = ["train.total_steps=500", "train.pretrain=2", "train.train_every=500", "train.train_steps=2"]
+    cfg = vmail_config(
+        "vmail_cpu",
+        [
+            *TINY,
+            "env=cartpole_swingup",
+            f"expert_dirs=[{tmp_path / 'expert'}]",
+            "model.state_scale=1.0",
+            *extra,
+        ],
+    )
+    trainer = VMAILTrainer(cfg, tmp_path / "run", resume=False)
+    trainer.train()
+    state = load_checkpoint(tmp_path / "run", fmt=FORMAT)
+    assert state["state_dim"] == 5
+    _, agent = agent_from_checkpoint(state)
+    head = agent.world.state_head
+    assert head is not None
+    torch.testing.assert_close(head.scale, trainer.agent.world.state_head.scale)
+    assert main(["export", str(tmp_path / "run" / "checkpoint.pt"), "--out", str(tmp_path / "p.onnx")]) == 0
+
+
 def test_zero_shot_transfer_uses_no_env_and_shares_the_model(tmp_path) -> None:
     pytest.importorskip("dm_control")
     import sim_bridges

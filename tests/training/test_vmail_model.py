@@ -180,6 +180,35 @@ def test_env_reward_source_trains_a_reward_head_and_drives_the_actor() -> None:
         VMAILAgent(tiny_cfg(**{"behavior.reward_source": "oracle"}), A)
 
 
+def test_privileged_state_head_teaches_the_latent_the_sim_state() -> None:
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    replay = SequenceReplay(32, 3, seed=0, with_state=True)
+    for _ in range(6):
+        replay.add(synthetic_episode(rng, 20))
+    cfg = tiny_cfg(**{"model.state_scale": "1.0", "train.length": "10"})
+    agent = VMAILAgent(cfg, A, state_dim=2)
+    head = agent.world.state_head
+    assert head is not None and VMAILAgent(tiny_cfg(), A).world.state_head is None
+    states = np.concatenate([ep["state"] for ep in replay.episodes])
+    head.set_normaliser(states)
+    torch.testing.assert_close(head.mean, torch.as_tensor(states.mean(0)))
+    batch = replay.sample(8, 10)
+    assert batch["state"].shape == (8, 10, 2)
+    first = agent.update(batch, batch)["state_log_lik"]
+    for _ in range(40):
+        metrics = agent.update(replay.sample(8, 10), batch)
+    # −log N(s|ŝ,1) ≥ ½ log 2π per dimension: the head (and the latent under it) learns the state
+    assert metrics["state_log_lik"] > first + 0.5, (first, metrics["state_log_lik"])
+    assert "state_log_lik" not in VMAILAgent(tiny_cfg(), A).update(batch, batch)
+    with pytest.raises(ValueError, match="state_scale"):
+        VMAILAgent(cfg, A)  # no state dimension: the head cannot be built
+    stateless = synthetic_episode(rng, 5)
+    del stateless["state"]
+    with pytest.raises(EpisodeFormatError, match="missing key 'state'"):
+        replay.add(stateless)
+
+
 def test_actor_std_floor_comes_from_the_config() -> None:
     agent = VMAILAgent(tiny_cfg(**{"behavior.min_std": "0.3", "behavior.init_std": "1e-3"}), A)
     with torch.no_grad():

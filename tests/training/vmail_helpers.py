@@ -25,7 +25,7 @@ TINY = [
 def synthetic_episode(rng: np.random.Generator, steps: int, size: int = 32) -> dict[str, np.ndarray]:
     """A bright square that the actions move around a dark image: learnable dynamics."""
     pos = rng.integers(4, size - 12, 2).astype(float)
-    images, actions = [], [np.zeros(A, np.float32)]
+    images, actions, states = [], [np.zeros(A, np.float32)], []
     for t in range(steps + 1):
         if t:
             a = rng.uniform(-1, 1, A).astype(np.float32)
@@ -35,13 +35,14 @@ def synthetic_episode(rng: np.random.Generator, steps: int, size: int = 32) -> d
         r, c = pos.astype(int)
         img[r : r + 8, c : c + 8] = (255, 200, 50)
         images.append(img)
+        states.append(pos / size)  # the privileged state: where the square is
     n = steps + 1
     return {
         "image": np.stack(images),
         "action": np.stack(actions),
         "reward": np.zeros(n, np.float32),
         "discount": np.ones(n, np.float32),
-        "state": np.zeros((n, 2), np.float32),
+        "state": np.stack(states).astype(np.float32),
     }
 
 

@@ -21,7 +21,13 @@ from torch import nn
 from training.vmail.behavior import Actor, Value, behavior_losses
 from training.vmail.discriminator import Discriminator
 from training.vmail.losses import elbo_loss, gaussian_kl, unit_gaussian_log_prob
-from training.vmail.networks import ConvDecoder, ConvEncoder, DenseHead, preprocess
+from training.vmail.networks import (
+    ConvDecoder,
+    ConvEncoder,
+    DenseHead,
+    PrivilegedStateHead,
+    preprocess,
+)
 from training.vmail.rssm import RSSM, State
 
 PRECISIONS = ("fp32", "bf16")
@@ -35,7 +41,7 @@ IMAGINE_FROM = ("batch", "policy")
 class WorldModel(nn.Module):
     """Encoder + RSSM + decoder: the variational model {q_θ, T_θ} with its image likelihood U_θ."""
 
-    def __init__(self, cfg: Any, action_dim: int) -> None:
+    def __init__(self, cfg: Any, action_dim: int, state_dim: int = 0) -> None:
         super().__init__()
         m = cfg.model
         self.encoder = ConvEncoder(cfg.image_size, cfg.channels, m.cnn_depth)
@@ -46,6 +52,15 @@ class WorldModel(nn.Module):
             raise ValueError(f"behavior.reward_source must be one of {REWARD_SOURCES}, got {source!r}")
         # DEV diagnostic, not imitation: Dreamer's reward head on the environment's reward
         self.reward_head = DenseHead(self.rssm.feat_dim, 1, 2, m.hidden) if source == "env" else None
+        # DEV: a training-only head that asks the latent to keep the simulator's state
+        self.state_head: PrivilegedStateHead | None = None
+        if float(m.get("state_scale", 0.0)) > 0:  # older checkpoints lack the key
+            if state_dim <= 0:
+                raise ValueError(
+                    "model.state_scale > 0 needs the environment's privileged state dimension "
+                    "(episodes with a 'state' array); this run has none"
+                )
+            self.state_head = PrivilegedStateHead(self.rssm.feat_dim, state_dim, m.hidden)
 
 
 class VMAILAgent(nn.Module):
@@ -55,13 +70,15 @@ class VMAILAgent(nn.Module):
         action_dim: int,
         world: WorldModel | None = None,
         model_opt: torch.optim.Optimizer | None = None,
+        state_dim: int = 0,
     ) -> None:
-        """``world``/``model_opt`` share one model between agents (Algorithm 2's source tasks)."""
+        """``world``/``model_opt`` share one model between agents (Algorithm 2's source tasks);
+        ``state_dim`` sizes the DEV privileged-state head (``model.state_scale`` > 0)."""
         super().__init__()
         if cfg.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {cfg.precision!r}")
         self.cfg, self.action_dim = cfg, action_dim
-        self.world = world if world is not None else WorldModel(cfg, action_dim)
+        self.world = world if world is not None else WorldModel(cfg, action_dim, state_dim)
         feat = self.world.rssm.feat_dim
         b, d = cfg.behavior, cfg.disc
         self.actor = Actor(feat, action_dim, b.actor_layers, b.units, b.init_std, b.mean_scale, b.min_std)
@@ -217,6 +234,12 @@ class VMAILAgent(nn.Module):
             ).mean()
             model_loss = model_loss - reward_log_lik
             metrics["reward_log_lik"] = reward_log_lik.detach()
+        if self.world.state_head is not None:  # DEV: the latent must also predict the sim state
+            head = self.world.state_head
+            target = head.targets(torch.as_tensor(data["state"]))
+            state_log_lik = unit_gaussian_log_prob(head(post.feat().float()), target, event_dims=1).mean()
+            model_loss = model_loss - cfg.model.state_scale * state_log_lik
+            metrics["state_log_lik"] = state_log_lik.detach()
         metrics.update(mm, model_loss=model_loss.detach())
         metrics["model_grad_norm"] = self._step("model", model_loss)
         lap("model")

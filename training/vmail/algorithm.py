@@ -43,7 +43,7 @@ def make_env(cfg: Config) -> Any:
 def agent_from_checkpoint(state: dict[str, Any]) -> tuple[Config, VMAILAgent]:
     """(config, agent with the saved weights) from a loaded checkpoint; no replay, no optimiser."""
     cfg = config_from_yaml(state["config"])
-    agent = VMAILAgent(cfg, int(state["action_dim"]))
+    agent = VMAILAgent(cfg, int(state["action_dim"]), state_dim=int(state.get("state_dim", 0)))
     agent.load_state_dict(state["agent"])
     agent.updates = int(state["updates"])
     return cfg, agent
@@ -124,14 +124,20 @@ class VMAILTrainer:
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
         self.env = env if env is not None else make_env(cfg)
-        self.agent = VMAILAgent(cfg, int(self.env.info.action_dim))
+        with_state = float(cfg.model.get("state_scale", 0.0)) > 0
+        self.state_dim = int(self.env.info.state_dim) if with_state else 0
+        self.agent = VMAILAgent(cfg, int(self.env.info.action_dim), state_dim=self.state_dim)
         starts = float(cfg.train.start_fraction)
-        self.expert = SequenceReplay(cfg.image_size, cfg.channels, seed=cfg.seed, start_fraction=starts)
+        replay = {"start_fraction": starts, "with_state": with_state}
+        self.expert = SequenceReplay(cfg.image_size, cfg.channels, seed=cfg.seed, **replay)
         if not cfg.expert_dirs:
             raise ValueError("config expert_dirs is empty: V-MAIL needs expert episode directories")
         for d in cfg.expert_dirs:
             self.expert.load_dir(d)
-        self.policy = SequenceReplay(cfg.image_size, cfg.channels, seed=cfg.seed + 1, start_fraction=starts)
+        if self.agent.world.state_head is not None:  # targets in units of the expert's spread
+            expert_states = np.concatenate([e["state"] for e in self.expert.episodes])
+            self.agent.world.state_head.set_normaliser(expert_states)
+        self.policy = SequenceReplay(cfg.image_size, cfg.channels, seed=cfg.seed + 1, **replay)
         self.rng = np.random.default_rng(cfg.seed)
         self.env_steps, self.episodes, self.pretrained = 0, 0, False
         self.last_eval: float | None = None
@@ -163,6 +169,7 @@ class VMAILTrainer:
                 "env_steps": self.env_steps,
                 "episodes": self.episodes,
                 "action_dim": self.agent.action_dim,
+                "state_dim": self.state_dim,
                 "rng": rng_state(),
             },
             fmt=FORMAT,

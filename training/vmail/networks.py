@@ -8,6 +8,7 @@ authors' kernels, 32 and 48 are for the CPU presets.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -99,3 +100,32 @@ class DenseHead(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+class PrivilegedStateHead(nn.Module):
+    """Predicts the simulator's state from the latent, in units of the demos' spread (DEV).
+
+    Training-only: it shapes what the latent keeps (a one-pixel point mass costs the image
+    likelihood almost nothing to ignore) and is never exported. The normaliser is fixed once
+    from the expert's states and saved with the weights, so a resumed run keeps its targets.
+    """
+
+    def __init__(self, feat_dim: int, state_dim: int, units: int) -> None:
+        super().__init__()
+        self.net = DenseHead(feat_dim, state_dim, 2, units)
+        self.register_buffer("mean", torch.zeros(state_dim))
+        self.register_buffer("scale", torch.ones(state_dim))
+
+    def set_normaliser(self, states: np.ndarray) -> None:
+        """Mean and spread of ``states`` (N, S); tiny spreads are lifted so no target explodes."""
+        states = np.asarray(states, np.float64).reshape(-1, self.mean.shape[0])
+        spread = states.std(0)
+        spread = np.maximum(spread, max(0.1 * float(np.median(spread)), 1e-2))
+        self.mean.copy_(torch.as_tensor(states.mean(0), dtype=torch.float32))
+        self.scale.copy_(torch.as_tensor(spread, dtype=torch.float32))
+
+    def targets(self, states: torch.Tensor) -> torch.Tensor:
+        return (states.float() - self.mean) / self.scale
+
+    def forward(self, feat: torch.Tensor) -> torch.Tensor:
+        return self.net(feat)

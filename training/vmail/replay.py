@@ -39,9 +39,11 @@ def fit_images(images: np.ndarray, size: int) -> np.ndarray:
     return out.reshape(*out.shape[:3], images.shape[-1])
 
 
-def normalise_episode(ep: dict[str, Any], image_size: int, channels: int, where: str = "episode") -> Episode:
+def normalise_episode(
+    ep: dict[str, Any], image_size: int, channels: int, where: str = "episode", with_state: bool = False
+) -> Episode:
     """Check an episode against the format and bring its images to (T+1, size, size, channels)."""
-    for key in REQUIRED:
+    for key in (*REQUIRED, "state") if with_state else REQUIRED:
         if key not in ep:
             raise EpisodeFormatError(f"{where}: missing key {key!r} (has {sorted(ep)})")
     image = np.asarray(ep["image"])
@@ -68,18 +70,29 @@ def normalise_episode(ep: dict[str, Any], image_size: int, channels: int, where:
     out["image"] = fit_images(image, image_size)
     if "state" in ep:
         out["state"] = np.asarray(ep["state"], np.float32)
+        if with_state and out["state"].shape[:1] != (n,):
+            raise EpisodeFormatError(f"{where}: 'state' must be ({n}, S), got {out['state'].shape}")
     return out
 
 
 class SequenceReplay:
     """Episodes in memory; uniform episode then uniform window, as the authors sample."""
 
-    def __init__(self, image_size: int, channels: int, seed: int = 0, start_fraction: float = 0.0) -> None:
+    def __init__(
+        self,
+        image_size: int,
+        channels: int,
+        seed: int = 0,
+        start_fraction: float = 0.0,
+        with_state: bool = False,
+    ) -> None:
         """``start_fraction``: share of windows forced to begin at the episode's first frame.
 
         Uniform windows almost never begin there (1 in 486 for 500-step episodes and length
         16), so the filter rarely learns from the zero state and zero previous action that
         every deployment starts from (DEV; 0 = the authors' uniform sampling).
+        ``with_state``: every episode must carry the privileged ``state``, and windows include
+        it (the DEV state head of the world model trains on it).
         """
         if not 0.0 <= start_fraction <= 1.0:
             raise ValueError(f"start_fraction must be in [0, 1], got {start_fraction}")
@@ -87,6 +100,8 @@ class SequenceReplay:
         self.episodes: list[Episode] = []
         self.rng = np.random.default_rng(seed)
         self.start_fraction = float(start_fraction)
+        self.with_state = with_state
+        self.keys = (*REQUIRED, "state") if with_state else REQUIRED
 
     def __len__(self) -> int:
         return len(self.episodes)
@@ -96,7 +111,9 @@ class SequenceReplay:
         return sum(len(ep["action"]) - 1 for ep in self.episodes)
 
     def add(self, episode: dict[str, Any]) -> None:
-        self.episodes.append(normalise_episode(episode, self.image_size, self.channels))
+        self.episodes.append(
+            normalise_episode(episode, self.image_size, self.channels, with_state=self.with_state)
+        )
 
     def load_dir(self, directory: Path | str) -> int:
         """Load every ``*.npz`` under ``directory``; returns how many episodes were added."""
@@ -104,7 +121,8 @@ class SequenceReplay:
         if not files:
             raise FileNotFoundError(f"no episode files (*.npz) in {directory}")
         for f in files:
-            self.episodes.append(normalise_episode(read_episode(f), self.image_size, self.channels, str(f)))
+            ep = normalise_episode(read_episode(f), self.image_size, self.channels, str(f), self.with_state)
+            self.episodes.append(ep)
         return len(files)
 
     def sample(self, batch: int, length: int) -> dict[str, np.ndarray]:
@@ -113,13 +131,13 @@ class SequenceReplay:
         if not usable:
             raise ValueError(f"no episode has {length} steps (have {len(self.episodes)} episodes)")
         picks = self.rng.integers(0, len(usable), batch)
-        out: dict[str, list[np.ndarray]] = {k: [] for k in REQUIRED}
+        out: dict[str, list[np.ndarray]] = {k: [] for k in self.keys}
         for i in picks:
             ep = usable[i]
             start = int(self.rng.integers(0, len(ep["action"]) - length + 1))
             if self.start_fraction and self.rng.random() < self.start_fraction:
                 start = 0
-            for k in REQUIRED:
+            for k in self.keys:
                 out[k].append(ep[k][start : start + length])
         return {k: np.stack(v) for k, v in out.items()}
 
