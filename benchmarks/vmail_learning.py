@@ -242,7 +242,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
                     color=line.get_color(),
                     ms=6,
                     capsize=3,
-                    label=f"  last checkpoint, {final['episodes']} episodes: "
+                    label=f"{label}: last checkpoint, {final['episodes']} episodes: "
                     f"{final['mean']:.0f} ± {final['std']:.0f}",
                 )
     for label, curve in results.get("baselines", {}).items():
