@@ -13,10 +13,10 @@ from training.vmail.replay import SequenceReplay
 from training.vmail.transfer import make_source_tasks, zero_shot_transfer
 
 
-def test_loop_collects_trains_checkpoints_and_resumes(tmp_path, capsys) -> None:
-    pytest.importorskip("dm_control")
+def _one_episode_config(tmp_path, *extra: str):
+    """Tiny model, random 'expert' episodes (5-d state, as cartpole's), one 500-step episode."""
     random_episodes(tmp_path / "expert", 2, 20, action_dim=1)
-    cfg = vmail_config(
+    return vmail_config(
         "vmail_cpu",
         [
             *TINY,
@@ -27,8 +27,14 @@ def test_loop_collects_trains_checkpoints_and_resumes(tmp_path, capsys) -> None:
             "train.train_every=500",
             "train.train_steps=2",
             "train.eval_every=100000",
+            *extra,
         ],
     )
+
+
+def test_loop_collects_trains_checkpoints_and_resumes(tmp_path, capsys) -> None:
+    pytest.importorskip("dm_control")
+    cfg = _one_episode_config(tmp_path)
     run_dir = tmp_path / "run"
     trainer = VMAILTrainer(cfg, run_dir, resume=False)
     out = trainer.train()
@@ -73,18 +79,7 @@ def test_state_head_run_checkpoints_its_normaliser_and_exports_without_it(tmp_pa
     from training.cli import main
     from training.vmail.algorithm import FORMAT, agent_from_checkpoint
 
-    random_episodes(tmp_path / "expert", 2, 20, action_dim=1)  # 5-d state, as cartpole's
-    extra = ["train.total_steps=500", "train.pretrain=2", "train.train_every=500", "train.train_steps=2"]
-    cfg = vmail_config(
-        "vmail_cpu",
-        [
-            *TINY,
-            "env=cartpole_swingup",
-            f"expert_dirs=[{tmp_path / 'expert'}]",
-            "model.state_scale=1.0",
-            *extra,
-        ],
-    )
+    cfg = _one_episode_config(tmp_path, "model.state_scale=1.0")
     trainer = VMAILTrainer(cfg, tmp_path / "run", resume=False)
     trainer.train()
     state = load_checkpoint(tmp_path / "run", fmt=FORMAT)

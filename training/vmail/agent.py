@@ -223,11 +223,12 @@ class VMAILAgent(nn.Module):
         with self.autocast():
             embed = self.world.encoder(x)
             post, prior = self.world.rssm.observe(embed, actions)
-            recon = self.world.decoder(post.feat())
+            post_feat = post.feat()
+            recon = self.world.decoder(post_feat)
         kl = gaussian_kl(post.mean, post.std, prior.mean, prior.std)
         model_loss, mm = elbo_loss(recon, x.float(), kl, cfg.model.free_nats, cfg.model.kl_scale)
         if self.world.reward_head is not None:  # r_t arrives with observation t
-            predicted = self.world.reward_head(post.feat().float()).squeeze(-1)
+            predicted = self.world.reward_head(post_feat.float()).squeeze(-1)
             rewards = torch.as_tensor(data["reward"]).float()
             reward_log_lik = unit_gaussian_log_prob(
                 predicted[..., None], rewards[..., None], event_dims=1
@@ -237,7 +238,7 @@ class VMAILAgent(nn.Module):
         if self.world.state_head is not None:  # DEV: the latent must also predict the sim state
             head = self.world.state_head
             target = head.targets(torch.as_tensor(data["state"]))
-            state_log_lik = unit_gaussian_log_prob(head(post.feat().float()), target, event_dims=1).mean()
+            state_log_lik = unit_gaussian_log_prob(head(post_feat.float()), target, event_dims=1).mean()
             model_loss = model_loss - cfg.model.state_scale * state_log_lik
             metrics["state_log_lik"] = state_log_lik.detach()
         metrics.update(mm, model_loss=model_loss.detach())

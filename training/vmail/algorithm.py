@@ -124,9 +124,9 @@ class VMAILTrainer:
         torch.manual_seed(cfg.seed)
         np.random.seed(cfg.seed)
         self.env = env if env is not None else make_env(cfg)
-        with_state = float(cfg.model.get("state_scale", 0.0)) > 0
-        self.state_dim = int(self.env.info.state_dim) if with_state else 0
+        self.state_dim = int(self.env.info.state_dim)  # sizes the DEV state head, if the config asks
         self.agent = VMAILAgent(cfg, int(self.env.info.action_dim), state_dim=self.state_dim)
+        with_state = self.agent.world.state_head is not None
         starts = float(cfg.train.start_fraction)
         replay = {"start_fraction": starts, "with_state": with_state}
         self.expert = SequenceReplay(cfg.image_size, cfg.channels, seed=cfg.seed, **replay)
@@ -134,7 +134,7 @@ class VMAILTrainer:
             raise ValueError("config expert_dirs is empty: V-MAIL needs expert episode directories")
         for d in cfg.expert_dirs:
             self.expert.load_dir(d)
-        if self.agent.world.state_head is not None:  # targets in units of the expert's spread
+        if with_state:  # the head's targets in units of the expert's spread
             expert_states = np.concatenate([e["state"] for e in self.expert.episodes])
             self.agent.world.state_head.set_normaliser(expert_states)
         self.policy = SequenceReplay(cfg.image_size, cfg.channels, seed=cfg.seed + 1, **replay)
