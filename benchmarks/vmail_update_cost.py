@@ -58,15 +58,24 @@ class FlopCount(TorchDispatchMode):
         return sum(self.by_op.values())
 
 
-def matmul_peak(dtype: torch.dtype, n: int = 2048, reps: int = 8) -> float:
-    """Best-of-3 GFLOP/s of an n×n matrix product."""
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+def _sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def matmul_peak(dtype: torch.dtype, n: int = 2048, reps: int = 8, device: str = "cpu") -> float:
+    """Best-of-3 GFLOP/s of an n×n matrix product (a GPU gets 4x larger products)."""
+    if device.startswith("cuda"):
+        n, reps = 4 * n, 4 * reps
+    a, b = torch.randn(n, n, dtype=dtype, device=device), torch.randn(n, n, dtype=dtype, device=device)
     a @ b
     best = 0.0
     for _ in range(3):
+        _sync(device)
         t0 = time.perf_counter()
         for _ in range(reps):
             a @ b
+        _sync(device)
         best = max(best, 2 * n**3 * reps / (time.perf_counter() - t0) / 1e9)
     return best
 
@@ -112,6 +121,7 @@ def measure_config(presets: str, overrides: list[str], repeats: int, action_dim:
     return {
         "presets": presets,
         "overrides": overrides,
+        "device": str(agent.device),
         "precision": cfg.precision,
         "channels_last": bool(cfg.channels_last),
         "image": f"{cfg.image_size}x{cfg.image_size}x{cfg.channels}",
@@ -158,12 +168,14 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ax2.axhline(peaks["fp32"], color="#48c", ls="--", lw=1, label=f"fp32 matmul peak {peaks['fp32']:.0f}")
     ax2.axhline(peaks["bf16"], color="#e83", ls="--", lw=1, label=f"bf16 matmul peak {peaks['bf16']:.0f}")
     ax2.set_xticks(range(len(runs)), labels, fontsize=7)
+    ax2.set_yscale("log")  # a GPU's peaks sit 100x above what these small updates reach
     ax2.set_ylabel("achieved GFLOP/s")
     ax2.legend(fontsize=7)
     load = results["load_average"]
+    where = results.get("device_name") or f"{results['threads']} threads"
     fig.suptitle(
-        f"V-MAIL update cost, {results['threads']} threads; load average {load['before']:.1f} -> "
-        f"{load['after']:.1f} on {os.cpu_count()} cores",
+        f"V-MAIL update cost, {where}; load average {load['before']:.1f} -> "
+        f"{load['after']:.1f} on {results.get('cpu_count', os.cpu_count())} cores",
         fontsize=9,
     )
     fig.tight_layout()
@@ -180,12 +192,19 @@ def main(argv: list[str] | None = None) -> int:
     # update in consecutive runs.
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--skip-paper", action="store_true", help="only the CPU preset (quick check)")
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        help="cpu (default) or cuda[:N]: where the updates run; a GPU writes vmail_update_cost_cuda.*",
+    )
     parser.add_argument("--out-dir", type=Path, default=RESULTS_DIR)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
     load_before = os.getloadavg()[0]
-    peaks_before = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
+    dev = args.device
+    dtypes = (("fp32", torch.float32), ("bf16", torch.bfloat16))
+    peaks_before = {k: matmul_peak(d, device=dev) for k, d in dtypes}
     plan = [
         ("cpu preset", "vmail_cpu", args.cpu_repeats),
         ("cpu preset", "vmail_cpu,vmail_fast", args.cpu_repeats),
@@ -194,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         plan += [("paper", "vmail_paper", args.repeats), ("paper", "vmail_paper,vmail_fast", args.repeats)]
     configs = []
     for name, presets, repeats in plan:
-        r = {"name": name, **measure_config(presets, [], repeats)}
+        r = {"name": name, **measure_config(presets, [f"device={dev}"], repeats)}
         configs.append(r)
         print(
             f"{name:10s} {r['image']:8s} {r['batch']} {r['precision']}: "
@@ -203,9 +222,12 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{k} {v:.2f}" for k, v in r["phase_seconds"].items()),
             flush=True,
         )
-    peaks_after = {"fp32": matmul_peak(torch.float32), "bf16": matmul_peak(torch.bfloat16)}
+    peaks_after = {k: matmul_peak(d, device=dev) for k, d in dtypes}
     results = {
+        "device": dev,
+        "device_name": torch.cuda.get_device_name(dev) if dev.startswith("cuda") else None,
         "threads": args.threads,
+        "cpu_count": os.cpu_count(),
         "load_average": {"before": load_before, "after": os.getloadavg()[0]},
         "matmul_peak_gflops": {k: max(peaks_before[k], peaks_after[k]) for k in peaks_before},
         "matmul_peak_gflops_before_after": {"before": peaks_before, "after": peaks_after},
@@ -214,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         "configs": configs,
     }
     print(f"matmul peaks GFLOP/s: {results['matmul_peak_gflops']}; load {results['load_average']}")
-    path = write_json("vmail_update_cost", results, args.out_dir)
+    name = "vmail_update_cost" if dev == "cpu" else "vmail_update_cost_cuda"
+    path = write_json(name, results, args.out_dir)
     plot(results, path.with_suffix(".png"))
     print(f"wrote {path} and {path.with_suffix('.png').name}")
     return 0

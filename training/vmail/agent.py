@@ -38,6 +38,23 @@ REWARD_SOURCES = ("disc", "env")
 IMAGINE_FROM = ("batch", "policy")
 
 
+def resolve_device(name: str) -> torch.device:
+    """``cpu`` or ``cuda[:N]``; a GPU that PyTorch cannot see is an error here, not at the first
+    update minutes into a run."""
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise ValueError(f"device must be 'cpu' or 'cuda[:N]', got {name!r}") from exc
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda[:N]', got {name!r}")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device {name!r}: PyTorch sees no CUDA GPU here (torch.cuda.is_available() is False); "
+            "use --set device=cpu"
+        )
+    return device
+
+
 class WorldModel(nn.Module):
     """Encoder + RSSM + decoder: the variational model {q_θ, T_θ} with its image likelihood U_θ."""
 
@@ -108,13 +125,19 @@ class VMAILAgent(nn.Module):
             "value": torch.optim.Adam(self.value.parameters(), lr=b.value_lr, eps=eps),
         }
         self.updates = 0
+        self.device = resolve_device(str(cfg.get("device", "cpu")))  # older configs lack the key
+        self.to(self.device)  # before the optimisers take their first step, so their state follows
 
     # -- helpers -------------------------------------------------------------------------
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
-        return torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16")
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.precision == "bf16")
+
+    def tensor(self, array: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """A batch array on the agent's device (uint8 frames travel as uint8)."""
+        return torch.as_tensor(array, device=self.device)
 
     def _images(self, images: np.ndarray | torch.Tensor) -> torch.Tensor:
-        x = preprocess(torch.as_tensor(images))  # (..., C, H, W), a channels-last view
+        x = preprocess(self.tensor(images))  # (..., C, H, W), a channels-last view
         fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         lead = x.shape[:-3]
         return x.reshape(-1, *x.shape[-3:]).contiguous(memory_format=fmt).reshape(*lead, *x.shape[-3:])
@@ -176,7 +199,7 @@ class VMAILAgent(nn.Module):
         as the imagined policy pairs and D cannot tell them apart by drift alone.
         Returns (steps for D, posterior steps for the optional BC term).
         """
-        actions = torch.as_tensor(expert["action"])
+        actions = self.tensor(expert["action"])
         with torch.no_grad(), self.autocast():
             embed = self.world.encoder(self._images(expert["image"]))
             post, _ = self.world.rssm.observe(embed, actions)
@@ -218,7 +241,7 @@ class VMAILAgent(nn.Module):
             clock.append(time.perf_counter())
             metrics[f"time_{name}"] = clock[-1] - clock[-2]
 
-        actions = torch.as_tensor(data["action"])
+        actions = self.tensor(data["action"])
         x = self._images(data["image"])
         with self.autocast():
             embed = self.world.encoder(x)
@@ -229,7 +252,7 @@ class VMAILAgent(nn.Module):
         model_loss, mm = elbo_loss(recon, x.float(), kl, cfg.model.free_nats, cfg.model.kl_scale)
         if self.world.reward_head is not None:  # r_t arrives with observation t
             predicted = self.world.reward_head(post_feat.float()).squeeze(-1)
-            rewards = torch.as_tensor(data["reward"]).float()
+            rewards = self.tensor(data["reward"]).float()
             reward_log_lik = unit_gaussian_log_prob(
                 predicted[..., None], rewards[..., None], event_dims=1
             ).mean()
@@ -237,7 +260,7 @@ class VMAILAgent(nn.Module):
             metrics["reward_log_lik"] = reward_log_lik.detach()
         if self.world.state_head is not None:  # DEV: the latent must also predict the sim state
             head = self.world.state_head
-            target = head.targets(torch.as_tensor(data["state"]))
+            target = head.targets(self.tensor(data["state"]))
             state_log_lik = unit_gaussian_log_prob(head(post_feat.float()), target, event_dims=1).mean()
             model_loss = model_loss - cfg.model.state_scale * state_log_lik
             metrics["state_log_lik"] = state_log_lik.detach()
@@ -294,7 +317,9 @@ class VMAILAgent(nn.Module):
 
     # -- Algorithm 1, lines 6-7 ----------------------------------------------------------
     def initial_state(self, batch: int) -> tuple[State, torch.Tensor]:
-        return self.world.rssm.initial(batch), torch.zeros(batch, self.action_dim)
+        return self.world.rssm.initial(batch, self.device), torch.zeros(
+            batch, self.action_dim, device=self.device
+        )
 
     @torch.no_grad()
     def act(
@@ -323,7 +348,7 @@ class VMAILAgent(nn.Module):
         action = action.float()
         if explore > 0:
             action = torch.clamp(action + explore * torch.randn_like(action), -1.0, 1.0)
-        return action.numpy(), (post.map(lambda t: t.float()), action)
+        return action.cpu().numpy(), (post.map(lambda t: t.float()), action)
 
     def optimizer_state(self) -> dict[str, Any]:
         return {k: o.state_dict() for k, o in self.opts.items()}

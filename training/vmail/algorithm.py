@@ -41,8 +41,12 @@ def make_env(cfg: Config) -> Any:
 
 
 def agent_from_checkpoint(state: dict[str, Any]) -> tuple[Config, VMAILAgent]:
-    """(config, agent with the saved weights) from a loaded checkpoint; no replay, no optimiser."""
+    """(config, agent with the saved weights) from a loaded checkpoint; no replay, no optimiser.
+
+    The agent is built on the CPU whatever device trained it: export and evaluation run there.
+    """
     cfg = config_from_yaml(state["config"])
+    cfg.device = "cpu"
     agent = VMAILAgent(cfg, int(state["action_dim"]), state_dim=int(state.get("state_dim", 0)))
     agent.load_state_dict(state["agent"])
     agent.updates = int(state["updates"])
