@@ -13,7 +13,7 @@ It also reports the decoder's reconstruction error per frame on both sets. A sta
 cannot read from the agent's latents is one neither D nor the actor can react to.
 
 Run: ``asymlearn benchmark vmail_latent_probe --run-dir RUN`` (RUN holds checkpoint.pt and
-episodes/). Writes docs/benchmarks/vmail_latent_probe_<env>.json and .png (``--out``).
+episodes/). Writes docs/benchmarks/vmail_latent_probe_<env>[_<tag>].json and .png (``--out``, ``--tag``).
 """
 
 from __future__ import annotations
@@ -187,10 +187,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--alpha", type=float, default=1e-3, help="ridge penalty (x number of samples)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=str(RESULTS_DIR))
+    parser.add_argument(
+        "--tag", default="", help="appended to the file name, to keep several runs of one task"
+    )
     args = parser.parse_args(argv)
     results = probe(args)
     out = Path(args.out)
-    name = f"vmail_latent_probe_{results['environment']}"
+    name = f"vmail_latent_probe_{results['environment']}" + (f"_{args.tag}" if args.tag else "")
     write_json(name, results, out)
     plot(results, out / f"{name}.png")
     for label, values in results["r2"].items():

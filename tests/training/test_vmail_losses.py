@@ -14,6 +14,7 @@ from training.vmail.losses import (
     elbo_loss,
     free_nats_kl,
     gaussian_kl,
+    gaussian_log_prob,
     lambda_return,
     parameter_gradient_penalty,
     unit_gaussian_log_prob,
@@ -63,6 +64,17 @@ def test_unit_gaussian_image_log_prob_and_elbo() -> None:
     loss, m = elbo_loss(target + 1, target, torch.tensor([0.5, 0.5]), free_nats=3.0, kl_scale=1.0)
     assert loss.item() == pytest.approx(3.0 + 24.0 + 0.5 * LOG_2PI * 48, rel=1e-6)
     assert m["kl"].item() == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("std", [1.0, 0.3, 0.1])
+def test_image_likelihood_with_a_smaller_std_matches_the_normal_density(std: float) -> None:
+    """DEV model.image_std: a pixel error costs 1/std² as much as under the paper's unit std."""
+    torch.manual_seed(0)
+    mean, target = torch.rand(2, 3, 4, 4) - 0.5, torch.rand(2, 3, 4, 4) - 0.5
+    expected = torch.distributions.Normal(mean, std).log_prob(target).sum((-3, -2, -1))
+    torch.testing.assert_close(gaussian_log_prob(mean, target, std), expected)
+    loss, _ = elbo_loss(mean, target, torch.tensor([0.0]), 0.0, 1.0, image_std=std)
+    torch.testing.assert_close(loss, -expected.mean())
 
 
 def test_lambda_return_is_k_step_expansion_at_lambda_one() -> None:

@@ -249,7 +249,9 @@ class VMAILAgent(nn.Module):
             post_feat = post.feat()
             recon = self.world.decoder(post_feat)
         kl = gaussian_kl(post.mean, post.std, prior.mean, prior.std)
-        model_loss, mm = elbo_loss(recon, x.float(), kl, cfg.model.free_nats, cfg.model.kl_scale)
+        m = cfg.model
+        image_std = float(m.get("image_std", 1.0))  # older checkpoints lack the key
+        model_loss, mm = elbo_loss(recon, x.float(), kl, m.free_nats, m.kl_scale, image_std)
         if self.world.reward_head is not None:  # r_t arrives with observation t
             predicted = self.world.reward_head(post_feat.float()).squeeze(-1)
             rewards = self.tensor(data["reward"]).float()

@@ -29,15 +29,31 @@ def free_nats_kl(kl: torch.Tensor, free_nats: float) -> torch.Tensor:
 
 def unit_gaussian_log_prob(mean: torch.Tensor, target: torch.Tensor, event_dims: int = 3) -> torch.Tensor:
     """log N(target | mean, 1), summed over the last ``event_dims`` axes (pixels and channels)."""
-    lp = -0.5 * (target - mean) ** 2 - 0.5 * LOG_2PI
+    return gaussian_log_prob(mean, target, 1.0, event_dims)
+
+
+def gaussian_log_prob(
+    mean: torch.Tensor, target: torch.Tensor, std: float, event_dims: int = 3
+) -> torch.Tensor:
+    """log N(target | mean, std²) with a fixed std, summed over the last ``event_dims`` axes."""
+    lp = -0.5 * ((target - mean) / std) ** 2 - math.log(std) - 0.5 * LOG_2PI
     return lp.sum(dim=tuple(range(-event_dims, 0)))
 
 
 def elbo_loss(
-    recon_mean: torch.Tensor, images: torch.Tensor, kl: torch.Tensor, free_nats: float, kl_scale: float
+    recon_mean: torch.Tensor,
+    images: torch.Tensor,
+    kl: torch.Tensor,
+    free_nats: float,
+    kl_scale: float,
+    image_std: float = 1.0,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Negative eq. 7 per (sequence, step): −log U(x|z) + kl_scale·max(KL, free nats)."""
-    log_lik = unit_gaussian_log_prob(recon_mean.float(), images).mean()
+    """Negative eq. 7 per (sequence, step): −log U(x|z) + kl_scale·max(KL, free nats).
+
+    U is a Gaussian on pixels in [-0.5, 0.5] with std ``image_std`` (1 in the paper and the
+    authors' code, under which a few-pixel object is worth about a nat per frame).
+    """
+    log_lik = gaussian_log_prob(recon_mean.float(), images, image_std).mean()
     kl_term = free_nats_kl(kl, free_nats)
     loss = kl_scale * kl_term - log_lik
     return loss, {"image_log_lik": log_lik.detach(), "kl": kl.mean().detach()}
