@@ -356,3 +356,9 @@ def test_every_cpu_preset_updates_at_its_own_size_and_trains_its_prior(preset: s
     metrics = agent.update(replay.sample(2, 8), replay.sample(2, 8))
     assert all(np.isfinite(v) for v in metrics.values())
     assert float(agent.world.rssm.img_out.weight.grad.norm()) > 1e-6
+
+
+@pytest.mark.parametrize("std", ["0", "-0.1"])
+def test_a_non_positive_image_std_is_refused(std: str) -> None:
+    with pytest.raises(ValueError, match=r"model\.image_std must be > 0"):
+        VMAILAgent(tiny_cfg(**{"model.image_std": std}), A)

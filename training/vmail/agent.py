@@ -94,6 +94,8 @@ class VMAILAgent(nn.Module):
         super().__init__()
         if cfg.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {cfg.precision!r}")
+        if float(cfg.model.get("image_std", 1.0)) <= 0:
+            raise ValueError(f"model.image_std must be > 0, got {cfg.model.image_std!r}")
         self.cfg, self.action_dim = cfg, action_dim
         self.world = world if world is not None else WorldModel(cfg, action_dim, state_dim)
         feat = self.world.rssm.feat_dim
