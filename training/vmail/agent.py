@@ -94,8 +94,9 @@ class VMAILAgent(nn.Module):
         super().__init__()
         if cfg.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {cfg.precision!r}")
-        if float(cfg.model.get("image_std", 1.0)) <= 0:
-            raise ValueError(f"model.image_std must be > 0, got {cfg.model.image_std!r}")
+        self.image_std = float(cfg.model.get("image_std", 1.0))  # older checkpoints lack the key
+        if self.image_std <= 0:
+            raise ValueError(f"model.image_std must be > 0, got {self.image_std!r}")
         self.cfg, self.action_dim = cfg, action_dim
         self.world = world if world is not None else WorldModel(cfg, action_dim, state_dim)
         feat = self.world.rssm.feat_dim
@@ -252,8 +253,7 @@ class VMAILAgent(nn.Module):
             recon = self.world.decoder(post_feat)
         kl = gaussian_kl(post.mean, post.std, prior.mean, prior.std)
         m = cfg.model
-        image_std = float(m.get("image_std", 1.0))  # older checkpoints lack the key
-        model_loss, mm = elbo_loss(recon, x.float(), kl, m.free_nats, m.kl_scale, image_std)
+        model_loss, mm = elbo_loss(recon, x.float(), kl, m.free_nats, m.kl_scale, self.image_std)
         if self.world.reward_head is not None:  # r_t arrives with observation t
             predicted = self.world.reward_head(post_feat.float()).squeeze(-1)
             rewards = self.tensor(data["reward"]).float()
