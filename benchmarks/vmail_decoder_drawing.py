@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from benchmarks.common import RESULTS_DIR, write_json
+from training.vmail.networks import ConvDecoder, SpatialBroadcastDecoder
 
 FOREGROUND = 0.1  # a pixel is the point's if it differs this much (in [-0.5, 0.5] units) from the mean frame
 ARENA = 0.29  # point_mass joint range, metres
@@ -60,45 +61,8 @@ def render_random_positions(count: int, size: int, seed: int) -> tuple[np.ndarra
     return positions.astype(np.float32), frames
 
 
-class SpatialBroadcastDecoder(nn.Module):
-    """(..., feat) -> (..., C, H, W): the feature projected and tiled over the image.
-
-    Each pixel sees the feature plus its own coordinates (and a learned per-pixel embedding for
-    the fixed background), so "draw a dot at (x, y)" is a per-pixel comparison rather than a
-    map that transposed convolutions must build up from a 1x1 start.
-    """
-
-    def __init__(self, feat_dim: int, size: int, channels: int = 3, width: int = 32) -> None:
-        super().__init__()
-        self.size, self.channels = size, channels
-        self.project = nn.Linear(feat_dim, width)
-        grid = torch.linspace(-1.0, 1.0, size)
-        rows, cols = torch.meshgrid(grid, grid, indexing="ij")
-        self.register_buffer("coords", torch.stack([cols, rows])[None])
-        self.coord_embed = nn.Conv2d(2, width, 1)
-        self.pixel_embed = nn.Parameter(torch.zeros(width, size, size))
-        self.net = nn.Sequential(
-            nn.ReLU(),
-            nn.Conv2d(width, width, 1),
-            nn.ReLU(),
-            nn.Conv2d(width, width, 3, padding=1),
-            nn.ReLU(),
-            nn.Conv2d(width, channels, 1),
-        )
-        self.background = nn.Parameter(torch.zeros(channels, size, size))
-
-    def forward(self, feat: torch.Tensor) -> torch.Tensor:
-        lead = feat.shape[:-1]
-        tiled = self.project(feat).reshape(-1, self.project.out_features, 1, 1)
-        x = tiled + self.coord_embed(self.coords) + self.pixel_embed
-        y = self.net(x) + self.background
-        return y.reshape(*lead, self.channels, self.size, self.size)
-
-
 def build_decoder(spec: str, size: int) -> nn.Module:
     """``conv:DEPTH`` or ``broadcast:WIDTH`` -> a decoder from a 2-d position."""
-    from training.vmail.networks import ConvDecoder
-
     kind, _, number = spec.partition(":")
     if kind not in ("conv", "broadcast") or not number.isdigit() or int(number) < 1:
         raise ValueError(f"decoder {spec!r}: expected conv:DEPTH or broadcast:WIDTH, e.g. conv:32")

@@ -10,13 +10,12 @@ import pytest
 import torch
 
 from benchmarks.vmail_decoder_drawing import (
-    SpatialBroadcastDecoder,
     build_decoder,
     drawing_scores,
     main,
     render_random_positions,
 )
-from training.vmail.networks import preprocess
+from training.vmail.networks import SpatialBroadcastDecoder, preprocess
 
 
 def test_the_rendered_point_moves_with_the_position_set_in_the_simulator() -> None:

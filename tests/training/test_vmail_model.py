@@ -11,7 +11,7 @@ from training.demos.episodes import write_episode
 from training.vmail.agent import VMAILAgent
 from training.vmail.algorithm import vmail_config
 from training.vmail.losses import LOG_2PI
-from training.vmail.networks import ConvDecoder, ConvEncoder
+from training.vmail.networks import ConvDecoder, ConvEncoder, SpatialBroadcastDecoder
 from training.vmail.replay import EpisodeFormatError, SequenceReplay, normalise_episode, union_sample
 
 
@@ -290,11 +290,23 @@ def test_start_fraction_draws_windows_from_the_episode_start() -> None:
         SequenceReplay(32, 3, start_fraction=1.5)
 
 
-def test_short_training_lowers_model_loss() -> None:
+@pytest.mark.parametrize("decoder", ["conv", "broadcast"])
+def test_short_training_lowers_model_loss(decoder: str) -> None:
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
-    cfg = tiny_cfg(**{"train.batch": "8", "train.length": "10", "model.lr": "3e-3", "model.free_nats": "0.0"})
+    cfg = tiny_cfg(
+        **{
+            "train.batch": "8",
+            "train.length": "10",
+            "model.lr": "3e-3",
+            "model.free_nats": "0.0",
+            "model.decoder": decoder,
+            "model.broadcast_width": "16",
+        }
+    )
     agent = VMAILAgent(cfg, A)
+    expected = SpatialBroadcastDecoder if decoder == "broadcast" else ConvDecoder
+    assert isinstance(agent.world.decoder, expected)
     replay = SequenceReplay(32, 3, seed=0)
     for _ in range(6):
         replay.add(synthetic_episode(rng, 20))
@@ -362,3 +374,8 @@ def test_every_cpu_preset_updates_at_its_own_size_and_trains_its_prior(preset: s
 def test_a_non_positive_image_std_is_refused(std: str) -> None:
     with pytest.raises(ValueError, match=r"model\.image_std must be > 0"):
         VMAILAgent(tiny_cfg(**{"model.image_std": std}), A)
+
+
+def test_an_unknown_decoder_is_refused_when_the_agent_is_built() -> None:
+    with pytest.raises(ValueError, match=r"model\.decoder must be one of \('conv', 'broadcast'\)"):
+        VMAILAgent(tiny_cfg(**{"model.decoder": "deconv"}), A)

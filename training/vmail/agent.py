@@ -22,10 +22,10 @@ from training.vmail.behavior import Actor, Value, behavior_losses
 from training.vmail.discriminator import Discriminator
 from training.vmail.losses import elbo_loss, gaussian_kl, unit_gaussian_log_prob
 from training.vmail.networks import (
-    ConvDecoder,
     ConvEncoder,
     DenseHead,
     PrivilegedStateHead,
+    build_image_decoder,
     preprocess,
 )
 from training.vmail.rssm import RSSM, State
@@ -63,7 +63,9 @@ class WorldModel(nn.Module):
         m = cfg.model
         self.encoder = ConvEncoder(cfg.image_size, cfg.channels, m.cnn_depth)
         self.rssm = RSSM(self.encoder.embed_dim, action_dim, m.stoch, m.deter, m.hidden, m.min_std)
-        self.decoder = ConvDecoder(self.rssm.feat_dim, cfg.image_size, cfg.channels, m.cnn_depth)
+        kind = m.get("decoder", "conv")  # older checkpoints lack the key
+        width = m.cnn_depth if kind == "conv" else int(m.get("broadcast_width", 64))
+        self.decoder = build_image_decoder(kind, self.rssm.feat_dim, cfg.image_size, cfg.channels, width)
         source = cfg.behavior.reward_source
         if source not in REWARD_SOURCES:
             raise ValueError(f"behavior.reward_source must be one of {REWARD_SOURCES}, got {source!r}")
