@@ -228,3 +228,4 @@ def plot(results: dict[str, Any], path: Any) -> None:
     )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
+    plt.close(fig)

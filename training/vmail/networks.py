@@ -91,8 +91,9 @@ class SpatialBroadcastDecoder(nn.Module):
     Each pixel sees the feature plus its own coordinates (and a learned per-pixel embedding for
     the fixed background), so "draw a dot at (x, y)" is a per-pixel comparison instead of a map
     that transposed convolutions build up from a 1x1 start (Watters et al., 2019). Measured in
-    ``benchmarks/vmail_decoder_drawing.py``: from point_mass's true position it draws the point
-    in about 7k updates where the ConvDecoder is still learning at 10k.
+    ``benchmarks/vmail_decoder_drawing.py`` (64 px, batch 64): from point_mass's true position its
+    largest change lands on the point in 94% of frames after 8k updates; the ConvDecoder's in
+    67% after 10k.
     """
 
     def __init__(self, feat_dim: int, size: int, channels: int = 3, width: int = 64) -> None:
