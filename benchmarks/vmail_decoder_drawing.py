@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from benchmarks.common import RESULTS_DIR, write_json
-from training.vmail.networks import ConvDecoder, SpatialBroadcastDecoder
+from training.vmail.networks import DECODERS, build_image_decoder, preprocess
 
 FOREGROUND = 0.1  # a pixel is the point's if it differs this much (in [-0.5, 0.5] units) from the mean frame
 ARENA = 0.29  # point_mass joint range, metres
@@ -64,11 +64,9 @@ def render_random_positions(count: int, size: int, seed: int) -> tuple[np.ndarra
 def build_decoder(spec: str, size: int) -> nn.Module:
     """``conv:DEPTH`` or ``broadcast:WIDTH`` -> a decoder from a 2-d position."""
     kind, _, number = spec.partition(":")
-    if kind not in ("conv", "broadcast") or not number.isdigit() or int(number) < 1:
+    if kind not in DECODERS or not number.isdigit() or int(number) < 1:
         raise ValueError(f"decoder {spec!r}: expected conv:DEPTH or broadcast:WIDTH, e.g. conv:32")
-    if kind == "conv":
-        return ConvDecoder(2, size, depth=int(number))
-    return SpatialBroadcastDecoder(2, size, width=int(number))
+    return build_image_decoder(kind, 2, size, 3, int(number))  # the world model's own decoders
 
 
 def drawing_scores(pred: torch.Tensor, target: torch.Tensor, mean_frame: torch.Tensor) -> dict[str, float]:
@@ -102,8 +100,6 @@ def train_decoder(
     held_out: float = 0.1,
 ) -> dict[str, Any]:
     """Fits ``spec`` to (normalised position -> frame) and returns its learning curve."""
-    from training.vmail.networks import preprocess
-
     torch.manual_seed(seed)
     n_test = max(1, int(held_out * len(positions)))
     x = torch.as_tensor(positions / ARENA, device=device)
