@@ -73,6 +73,47 @@ def test_loop_collects_trains_checkpoints_and_resumes(tmp_path, capsys) -> None:
     assert 0.0 <= report["deterministic"]["mean"] <= 1000.0
 
 
+def test_best_evaluation_policy_is_kept_apart_from_the_last(tmp_path, monkeypatch) -> None:
+    """A run that learns and then loses the task must still hand over the good policy."""
+    pytest.importorskip("dm_control")
+    from training.checkpoint import load_checkpoint
+    from training.cli import main
+    from training.vmail import algorithm
+    from training.vmail.algorithm import BEST, FORMAT
+
+    scripted = iter([1.0, 5.0, 2.0])  # evaluation returns: the second evaluation is the best
+    real_run_episode = algorithm.run_episode
+
+    def run_episode(env, agent, cfg, explore, seed=None):
+        episode, ret, steps = real_run_episode(env, agent, cfg, explore, seed=seed)
+        return episode, (next(scripted) if explore == 0.0 else ret), steps
+
+    monkeypatch.setattr(algorithm, "run_episode", run_episode)
+    cfg = _one_episode_config(tmp_path, "train.total_steps=1500", "train.eval_every=500")
+    run_dir = tmp_path / "run"
+    trainer = VMAILTrainer(cfg, run_dir, resume=False)
+    out = trainer.train()
+    assert out["eval_return"] == 2.0 and trainer.best_eval == 5.0
+    best = load_checkpoint(run_dir / BEST, fmt=FORMAT)
+    last = load_checkpoint(run_dir, fmt=FORMAT)
+    # evaluated at 500 env steps, after pretraining (2) and one round of training (2)
+    assert (best["best_eval"], best["eval_env_steps"], best["updates"]) == (5.0, 500, 4)
+    assert (last["env_steps"], last["updates"]) == (1500, 8)
+    actor_keys = [k for k in last["agent"] if k.startswith("actor.")]
+    assert actor_keys and any(not torch.equal(best["agent"][k], last["agent"][k]) for k in actor_keys)
+    assert VMAILTrainer(cfg, run_dir, resume=True).best_eval == 5.0
+    assert main(["export", str(run_dir / BEST), "--out", str(tmp_path / "best.onnx")]) == 0
+
+
+def test_keep_best_off_writes_no_best_file(tmp_path) -> None:
+    pytest.importorskip("dm_control")
+    from training.vmail.algorithm import BEST
+
+    cfg = _one_episode_config(tmp_path, "train.keep_best=false")
+    VMAILTrainer(cfg, tmp_path / "run", resume=False).train()
+    assert (tmp_path / "run" / "checkpoint.pt").exists() and not (tmp_path / "run" / BEST).exists()
+
+
 def test_state_head_run_checkpoints_its_normaliser_and_exports_without_it(tmp_path) -> None:
     pytest.importorskip("dm_control")
     from training.checkpoint import load_checkpoint

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from training.checkpoint import atomic_save, load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from training.config import Config, config_from_yaml, make_config
 from training.demos.episodes import write_episode
 from training.vmail.agent import VMAILAgent
@@ -26,6 +26,7 @@ from training.vmail.replay import SequenceReplay, fit_images, union_sample
 
 log = logging.getLogger(__name__)
 FORMAT = "asymlearn-vmail-v1"
+BEST = "best.pt"  # the policy of the best evaluation (train.keep_best)
 PRESETS = Path(__file__).resolve().parent.parent / "configs" / "vmail.yaml"
 
 
@@ -146,6 +147,7 @@ class VMAILTrainer:
         self.env_steps, self.episodes, self.pretrained = 0, 0, False
         self.last_eval: float | None = None
         self.last_eval_steps: int | None = None  # env steps when it was taken (plots need it)
+        self.best_eval: float | None = None  # the evaluation return best.pt was saved at
         if resume and (self.run_dir / "checkpoint.pt").exists():
             self._restore()
 
@@ -157,27 +159,38 @@ class VMAILTrainer:
         self.agent.updates = int(state["updates"])
         self.env_steps, self.episodes = int(state["env_steps"]), int(state["episodes"])
         self.pretrained = True
+        self.best_eval = state.get("best_eval")
         set_rng_state(state["rng"])
         episodes_dir = self.run_dir / "episodes"
         if episodes_dir.exists() and any(episodes_dir.glob("*.npz")):
             self.policy.load_dir(episodes_dir)
 
     def save(self) -> Path:
-        return save_checkpoint(
-            self.run_dir,
-            {
-                "config": self.cfg.to_yaml(),
-                "agent": self.agent.state_dict(),
-                "optimizers": self.agent.optimizer_state(),
-                "updates": self.agent.updates,
-                "env_steps": self.env_steps,
-                "episodes": self.episodes,
-                "action_dim": self.agent.action_dim,
-                "state_dim": self.state_dim,
-                "rng": rng_state(),
-            },
-            fmt=FORMAT,
-        )
+        return save_checkpoint(self.run_dir, self._payload(), fmt=FORMAT)
+
+    def save_best(self) -> Path:
+        """Keep the policy of the best evaluation so far as ``run_dir/best.pt``.
+
+        Adversarial imitation can learn a task and lose it again later in the run (README,
+        eighth round); the last checkpoint alone would throw the good policy away. The file has
+        the checkpoint's format, so ``asymlearn export run_dir/best.pt`` works on it.
+        """
+        payload = {"format": FORMAT, **self._payload(), "eval_env_steps": self.last_eval_steps}
+        return atomic_save(self.run_dir / BEST, payload)
+
+    def _payload(self) -> dict[str, Any]:
+        return {
+            "config": self.cfg.to_yaml(),
+            "agent": self.agent.state_dict(),
+            "optimizers": self.agent.optimizer_state(),
+            "updates": self.agent.updates,
+            "env_steps": self.env_steps,
+            "episodes": self.episodes,
+            "action_dim": self.agent.action_dim,
+            "state_dim": self.state_dim,
+            "rng": rng_state(),
+            "best_eval": self.best_eval,
+        }
 
     # -- Algorithm 1 ---------------------------------------------------------------------
     def update(self) -> dict[str, float]:
@@ -201,6 +214,9 @@ class VMAILTrainer:
                 self.last_eval = float(np.mean(returns))
                 self.last_eval_steps = self.env_steps
                 since_eval = 0
+                if t.keep_best and (self.best_eval is None or self.last_eval > self.best_eval):
+                    self.best_eval = self.last_eval
+                    self.save_best()
             episode, ret, steps = run_episode(self.env, self.agent, cfg, t.expl_amount, seed=self.episodes)
             write_episode(self.run_dir / "episodes", episode)
             self.policy.add(episode)
@@ -220,6 +236,7 @@ class VMAILTrainer:
                 "train_return": ret,
                 "eval_return": self.last_eval,
                 "eval_steps": self.last_eval_steps,
+                "best_eval": self.best_eval,
                 "updates": self.agent.updates,
                 "update_s": time.perf_counter() - t0,
                 **metrics,
