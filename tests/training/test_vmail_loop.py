@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from vmail_helpers import TINY, random_episodes
+from vmail_helpers import TINY, one_episode_config, random_episodes
 
 from training.demos.episodes import episode_paths
 from training.vmail.algorithm import VMAILTrainer, vmail_config
@@ -13,28 +13,9 @@ from training.vmail.replay import SequenceReplay
 from training.vmail.transfer import make_source_tasks, zero_shot_transfer
 
 
-def _one_episode_config(tmp_path, *extra: str):
-    """Tiny model, random 'expert' episodes (5-d state, as cartpole's), one 500-step episode."""
-    random_episodes(tmp_path / "expert", 2, 20, action_dim=1)
-    return vmail_config(
-        "vmail_cpu",
-        [
-            *TINY,
-            "env=cartpole_swingup",
-            f"expert_dirs=[{tmp_path / 'expert'}]",
-            "train.total_steps=500",
-            "train.pretrain=2",
-            "train.train_every=500",
-            "train.train_steps=2",
-            "train.eval_every=100000",
-            *extra,
-        ],
-    )
-
-
 def test_loop_collects_trains_checkpoints_and_resumes(tmp_path, capsys) -> None:
     pytest.importorskip("dm_control")
-    cfg = _one_episode_config(tmp_path)
+    cfg = one_episode_config(tmp_path)
     run_dir = tmp_path / "run"
     trainer = VMAILTrainer(cfg, run_dir, resume=False)
     out = trainer.train()
@@ -89,7 +70,7 @@ def test_best_evaluation_policy_is_kept_apart_from_the_last(tmp_path, monkeypatc
         return episode, (next(scripted) if explore == 0.0 else ret), steps
 
     monkeypatch.setattr(algorithm, "run_episode", run_episode)
-    cfg = _one_episode_config(tmp_path, "train.total_steps=1500", "train.eval_every=500")
+    cfg = one_episode_config(tmp_path, "train.total_steps=1500", "train.eval_every=500")
     run_dir = tmp_path / "run"
     trainer = VMAILTrainer(cfg, run_dir, resume=False)
     out = trainer.train()
@@ -109,7 +90,7 @@ def test_keep_best_off_writes_no_best_file(tmp_path) -> None:
     pytest.importorskip("dm_control")
     from training.vmail.algorithm import BEST
 
-    cfg = _one_episode_config(tmp_path, "train.keep_best=false")
+    cfg = one_episode_config(tmp_path, "train.keep_best=false")
     VMAILTrainer(cfg, tmp_path / "run", resume=False).train()
     assert (tmp_path / "run" / "checkpoint.pt").exists() and not (tmp_path / "run" / BEST).exists()
 
@@ -120,7 +101,7 @@ def test_state_head_run_checkpoints_its_normaliser_and_exports_without_it(tmp_pa
     from training.cli import main
     from training.vmail.algorithm import FORMAT, agent_from_checkpoint
 
-    cfg = _one_episode_config(tmp_path, "model.state_scale=1.0")
+    cfg = one_episode_config(tmp_path, "model.state_scale=1.0")
     trainer = VMAILTrainer(cfg, tmp_path / "run", resume=False)
     trainer.train()
     state = load_checkpoint(tmp_path / "run", fmt=FORMAT)

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from training.config import Config
 from training.demos.episodes import write_episode
+from training.vmail.algorithm import vmail_config
 
 A = 2
 TINY = [
@@ -61,3 +63,22 @@ def random_episodes(directory: Path, n: int, steps: int, action_dim: int, seed: 
                 "state": np.zeros((steps + 1, 5), np.float32),
             },
         )
+
+
+def one_episode_config(tmp_path: Path, *extra: str) -> Config:
+    """Tiny model, random 'expert' episodes (5-d state, as cartpole's), one 500-step episode."""
+    random_episodes(tmp_path / "expert", 2, 20, action_dim=1)
+    return vmail_config(
+        "vmail_cpu",
+        [
+            *TINY,
+            "env=cartpole_swingup",
+            f"expert_dirs=[{tmp_path / 'expert'}]",
+            "train.total_steps=500",
+            "train.pretrain=2",
+            "train.train_every=500",
+            "train.train_steps=2",
+            "train.eval_every=100000",
+            *extra,
+        ],
+    )

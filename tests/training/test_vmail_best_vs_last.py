@@ -1,0 +1,62 @@
+"""benchmarks/vmail_best_vs_last: both policies of a run, exported and scored on common episodes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from vmail_helpers import one_episode_config
+
+from benchmarks.vmail_best_vs_last import main
+from training.logger import RunLogger
+from training.vmail.algorithm import VMAILTrainer
+
+
+def _run_with_best(tmp_path):
+    pytest.importorskip("dm_control")
+    cfg = one_episode_config(tmp_path, "train.total_steps=1000", "train.eval_every=500")
+    (tmp_path / "expert" / "expert_returns.json").write_text(json.dumps({"mean_return": 400.0}))
+    run_dir = tmp_path / "run"
+    logger = RunLogger(run_dir)  # progress.csv, as `asymlearn train-vmail` writes it
+    try:
+        VMAILTrainer(cfg, run_dir, resume=False).train(logger)
+    finally:
+        logger.close()
+    return run_dir
+
+
+def test_scores_best_and_last_writes_json_png_and_caches(tmp_path, capsys) -> None:
+    run_dir = _run_with_best(tmp_path)
+    out = tmp_path / "out"
+    argv = ["--run", f"seed0={run_dir}", "--episodes", "2", "--tag", "t", "--out", str(out)]
+    assert main(argv) == 0
+    report = json.loads((out / "vmail_best_vs_last_cartpole_swingup_t.json").read_text())
+    assert (out / "vmail_best_vs_last_cartpole_swingup_t.png").stat().st_size > 10_000
+    run = report["runs"]["seed0"]
+    assert run["expert_return"] == 400.0 and report["task"] == "cartpole_swingup"
+    assert run["last"]["agent_steps"] == 1000 and run["best"]["agent_steps"] in (0, 500)
+    assert run["best"]["loop_eval"] == max(r for _, r in run["loop_evals"])
+    for which, onnx in (("best", "best.onnx"), ("last", "checkpoint.onnx")):
+        s = run[which]
+        assert s["episodes"] == 2 and s["seeds"] == [2024, 2025] and s["parity"] < 1e-3
+        assert 0.0 <= s["mean"] <= 1000.0 and (run_dir / onnx).exists()
+    assert len(run["exploring"]) == 2  # two collected episodes of 500 steps
+    assert "% of the expert's 400.0" in capsys.readouterr().out
+    # A second call reads the scores from the run's cache instead of exporting again.
+    (run_dir / "best.onnx").unlink()
+    assert main(argv) == 0
+    assert not (run_dir / "best.onnx").exists()
+    assert "scoring" not in capsys.readouterr().out
+
+
+def test_a_run_without_best_or_a_bad_spec_is_a_usage_error(tmp_path, capsys) -> None:
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "checkpoint.pt").write_bytes(b"")
+    for argv, message in (
+        (["--run", str(tmp_path / "run")], "expects LABEL=DIR"),
+        (["--run", f"a={tmp_path / 'run'}"], "best.pt does not exist"),
+        ([], "at least one --run"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2 and message in capsys.readouterr().err
