@@ -52,7 +52,7 @@ def score_policy(checkpoint: Path, episodes: int) -> dict[str, Any]:
     onnx_path, parity = export_checkpoint(checkpoint, out=checkpoint.with_suffix(".onnx"))
     report = evaluate_onnx(onnx_path, None, episodes, EVAL_SEED)
     return {
-        "agent_steps": int(state.get("eval_env_steps") or state["env_steps"]),
+        "agent_steps": int(state["env_steps"]),  # best.pt is saved at its evaluation
         "updates": int(state["updates"]),
         "loop_eval": state.get("best_eval") if checkpoint.name == POLICIES["best"] else None,
         "episodes": episodes,

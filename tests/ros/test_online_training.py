@@ -17,7 +17,9 @@ from online_helpers import bridge, trainer
 
 pytestmark = pytest.mark.ros
 
-# 8 copies x 64 steps per iteration; A2D lifts the deterministic return from -200 by iteration 8.
+# 8 copies x 64 steps per iteration. A2D lifts the deterministic return from -200 by iteration 8
+# on the Intel Xeon (AMX) of sessions 1-10 and by iteration 9 on an AMD EPYC (session 11): the
+# float path differs between CPUs, so 12 iterations leave a margin for 'it learned'.
 OVERRIDES = [
     "num_envs=8",
     "rollout_steps=64",
@@ -25,7 +27,7 @@ OVERRIDES = [
     "log.tensorboard=false",
     "log.progress=false",
 ]
-ITERATIONS = 8
+ITERATIONS = 12
 
 
 def _cfg(iterations: int):
@@ -57,18 +59,18 @@ def _rows(run_dir: Path) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def offline(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The offline pipeline's weights after 3 and after 8 iterations, and its log."""
+    """The offline pipeline's weights after 3 and after ITERATIONS iterations, and its log."""
     from training.loop import train
 
     torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("offline")
-    train(_cfg(ITERATIONS), root / "eight", resume=False, progress=False, stop_after_iterations=3)
-    three = _nets(root / "eight" / "checkpoint.pt")  # the run's length does not change its iterations
-    train(_cfg(ITERATIONS), root / "eight", resume=True, progress=False)
+    train(_cfg(ITERATIONS), root / "full", resume=False, progress=False, stop_after_iterations=3)
+    three = _nets(root / "full" / "checkpoint.pt")  # the run's length does not change its iterations
+    train(_cfg(ITERATIONS), root / "full", resume=True, progress=False)
     return {
         "three": three,
-        "eight": _nets(root / "eight" / "checkpoint.pt"),
-        "rows": _rows(root / "eight"),
+        "full": _nets(root / "full" / "checkpoint.pt"),
+        "rows": _rows(root / "full"),
     }
 
 
@@ -103,7 +105,7 @@ def test_online_run_improves_the_trainee_resumes_after_kill_and_equals_offline(
         killed_at = len(_rows(run_dir))
         assert killed_at < ITERATIONS
         with trainer(ros_env, params, log / "trainer2.out") as second:
-            assert _wait(lambda: not second.alive(), 150), second.output()
+            assert _wait(lambda: not second.alive(), 240), second.output()
             assert second.proc.returncode == 0, second.output()
     rows = _rows(run_dir)
     assert [int(r["iteration"]) for r in rows] == list(range(1, ITERATIONS + 1))
@@ -111,7 +113,7 @@ def test_online_run_improves_the_trainee_resumes_after_kill_and_equals_offline(
     returns = [float(r["eval_return_det"]) for r in rows]
     assert returns[0] == -200.0 and returns[-1] > -100.0, returns  # the trainee learned
     assert returns == [float(r["eval_return_det"]) for r in offline["rows"]]
-    _assert_same_nets(_nets(run_dir / "checkpoint.pt"), offline["eight"])
+    _assert_same_nets(_nets(run_dir / "checkpoint.pt"), offline["full"])
     assert (run_dir / "trainee.onnx").is_file()
 
 
