@@ -41,14 +41,11 @@ def parse_runs(items: list[str], parser: argparse.ArgumentParser) -> dict[str, P
     return runs
 
 
-def score_policy(checkpoint: Path, episodes: int) -> dict[str, Any]:
-    """Export one checkpoint next to itself and score it through ONNX Runtime."""
+def score_policy(checkpoint: Path, state: dict[str, Any], episodes: int) -> dict[str, Any]:
+    """Export one checkpoint (``state``: its loaded contents) next to itself; score it with ONNX Runtime."""
     from policies.export_cmd import export_checkpoint
-    from training.checkpoint import load_checkpoint
     from training.commands.evaluate import EVAL_SEED, evaluate_onnx
-    from training.vmail.algorithm import FORMAT
 
-    state = load_checkpoint(checkpoint, fmt=FORMAT)
     onnx_path, parity = export_checkpoint(checkpoint, out=checkpoint.with_suffix(".onnx"))
     report = evaluate_onnx(onnx_path, None, episodes, EVAL_SEED)
     return {
@@ -71,8 +68,9 @@ def score_run(run_dir: Path, episodes: int) -> dict[str, Any]:
     cache_path = run_dir / "best_vs_last.json"
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
     scores: dict[str, Any] = {}
+    states = {which: load_checkpoint(run_dir / name, fmt=FORMAT) for which, name in POLICIES.items()}
     for which, name in POLICIES.items():
-        state = load_checkpoint(run_dir / name, fmt=FORMAT)
+        state = states[which]
         key = {"env_steps": int(state["env_steps"]), "episodes": episodes}
         cached = cache.get(which, {})
         if all(cached.get(k) == v for k, v in key.items()):
@@ -83,10 +81,10 @@ def score_run(run_dir: Path, episodes: int) -> dict[str, Any]:
             f"on {episodes} episodes",
             flush=True,
         )
-        scores[which] = {**key, **score_policy(run_dir / name, episodes)}
+        scores[which] = {**key, **score_policy(run_dir / name, state, episodes)}
         cache[which] = scores[which]
         cache_path.write_text(json.dumps(cache, indent=1))
-    cfg = config_from_yaml(load_checkpoint(run_dir, fmt=FORMAT)["config"])
+    cfg = config_from_yaml(states["last"]["config"])
     rows = read_progress(run_dir / "progress.csv")
     return {
         "run_dir": str(run_dir),
