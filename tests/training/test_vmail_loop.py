@@ -84,6 +84,14 @@ def test_best_evaluation_policy_is_kept_apart_from_the_last(tmp_path, monkeypatc
     assert actor_keys and any(not torch.equal(best["agent"][k], last["agent"][k]) for k in actor_keys)
     assert VMAILTrainer(cfg, run_dir, resume=True).best_eval == 5.0
     assert main(["export", str(run_dir / BEST), "--out", str(tmp_path / "best.onnx")]) == 0
+    # A kill between writing best.pt and the next checkpoint: checkpoint.pt still holds the
+    # older best, and the resumed run must take the better one from best.pt.
+    from training.checkpoint import save_checkpoint
+
+    save_checkpoint(run_dir, {**last, "best_eval": 1.0}, fmt=FORMAT)
+    assert VMAILTrainer(cfg, run_dir, resume=True).best_eval == 5.0
+    (run_dir / BEST).write_bytes(b"damaged")  # a damaged best.pt is reported and ignored
+    assert VMAILTrainer(cfg, run_dir, resume=True).best_eval == 1.0
 
 
 def test_keep_best_off_writes_no_best_file(tmp_path) -> None:

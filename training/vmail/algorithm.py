@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from training.checkpoint import atomic_save, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from training.checkpoint import (
+    CheckpointError,
+    atomic_save,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+)
 from training.config import Config, config_from_yaml, make_config
 from training.demos.episodes import write_episode
 from training.vmail.agent import VMAILAgent
@@ -159,11 +166,29 @@ class VMAILTrainer:
         self.agent.updates = int(state["updates"])
         self.env_steps, self.episodes = int(state["env_steps"]), int(state["episodes"])
         self.pretrained = True
-        self.best_eval = state.get("best_eval")
+        known = [b for b in (state.get("best_eval"), self._best_on_disk()) if b is not None]
+        self.best_eval = max(known) if known else None
         set_rng_state(state["rng"])
         episodes_dir = self.run_dir / "episodes"
         if episodes_dir.exists() and any(episodes_dir.glob("*.npz")):
             self.policy.load_dir(episodes_dir)
+
+    def _best_on_disk(self) -> float | None:
+        """The evaluation return ``best.pt`` was saved at, if it exists.
+
+        A kill after ``best.pt`` is written but before the next ``checkpoint.pt`` leaves the
+        checkpoint with an older best; resuming from that alone would let a weaker evaluation
+        overwrite the better policy.
+        """
+        path = self.run_dir / BEST
+        if not path.exists():
+            return None
+        try:
+            best = load_checkpoint(path, fmt=FORMAT).get("best_eval")
+        except CheckpointError as exc:  # written atomically, so only damage after the fact
+            log.warning("ignoring %s when resuming: %s", path, exc)
+            return None
+        return None if best is None else float(best)
 
     def save(self) -> Path:
         return save_checkpoint(self.run_dir, self._payload(), fmt=FORMAT)
