@@ -45,6 +45,36 @@ def write_json(name: str, results: dict[str, Any], out_dir: Path = RESULTS_DIR) 
     return path
 
 
+def parse_labelled_paths(
+    items: list[str], parser: argparse.ArgumentParser, flag: str, what: str
+) -> dict[str, Path]:
+    """Repeated ``flag LABEL=PATH`` arguments as {label: path}; a malformed one is a usage error."""
+    paths: dict[str, Path] = {}
+    for item in items:
+        label, sep, path = item.partition("=")
+        if not sep or not label or not path:
+            parser.error(f"{flag} expects LABEL={what}, got {item!r}")
+        paths[label] = Path(path)
+    return paths
+
+
+def add_output_arguments(parser: argparse.ArgumentParser) -> None:
+    """--threads, --tag and --out, shared by the benchmarks that read finished runs."""
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--tag", default="", help="suffix of the output files")
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+
+
+def only_task(tasks: set[str], what: str) -> str | None:
+    """The one task all inputs share; None (after saying why on stderr) if they differ."""
+    if len(tasks) != 1:
+        import sys
+
+        print(f"error: the {what} are on different tasks: {sorted(tasks)}", file=sys.stderr)
+        return None
+    return next(iter(tasks))
+
+
 def parse_method_counts(
     text: str, methods: list[str], parser: argparse.ArgumentParser, flag: str
 ) -> dict[str, int]:

@@ -16,28 +16,21 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import RESULTS_DIR, write_json
+from benchmarks.common import add_output_arguments, only_task, parse_labelled_paths, write_json
 from benchmarks.vmail_learning import expert_return, read_progress, vmail_curve
 
 POLICIES = {"best": "best.pt", "last": "checkpoint.pt"}
 
 
 def parse_runs(items: list[str], parser: argparse.ArgumentParser) -> dict[str, Path]:
-    runs: dict[str, Path] = {}
-    for item in items:
-        label, sep, directory = item.partition("=")
-        if not sep or not label or not directory:
-            parser.error(f"--run expects LABEL=DIR, got {item!r}")
+    runs = parse_labelled_paths(items, parser, "--run", "DIR")
+    for label, directory in runs.items():
         for name in POLICIES.values():
-            if not (Path(directory) / name).exists():
-                parser.error(
-                    f"--run {item}: {Path(directory) / name} does not exist (train with keep_best on)"
-                )
-        runs[label] = Path(directory)
+            if not (directory / name).exists():
+                parser.error(f"--run {label}: {directory / name} does not exist (train with keep_best on)")
     return runs
 
 
@@ -146,9 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         "--run", action="append", default=[], metavar="LABEL=DIR", help="a V-MAIL run directory"
     )
     parser.add_argument("--episodes", type=int, default=20, help="ONNX evaluation episodes per policy")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--tag", default="", help="suffix of the output files")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
     if not args.run:
         parser.error("give at least one --run LABEL=DIR")
@@ -159,11 +150,9 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     scored = {label: score_run(directory, args.episodes) for label, directory in runs.items()}
-    tasks = {run["task"] for run in scored.values()}
-    if len(tasks) != 1:
-        print(f"error: the runs are on different tasks: {sorted(tasks)}", file=sys.stderr)
+    task = only_task({run["task"] for run in scored.values()}, "runs")
+    if task is None:
         return 2
-    task = tasks.pop()
     results = {"task": task, "expert_return": next(iter(scored.values()))["expert_return"], "runs": scored}
     name = f"vmail_best_vs_last_{task}" + (f"_{args.tag}" if args.tag else "")
     json_path = write_json(name, results, args.out)

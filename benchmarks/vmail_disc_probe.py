@@ -21,20 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import RESULTS_DIR, write_json
+from benchmarks.common import add_output_arguments, only_task, parse_labelled_paths, write_json
 
 BINS = 5
 
 
 def parse_policies(items: list[str], parser: argparse.ArgumentParser) -> dict[str, Path]:
-    policies: dict[str, Path] = {}
-    for item in items:
-        label, sep, path = item.partition("=")
-        if not sep or not label or not path:
-            parser.error(f"--policy expects LABEL=CHECKPOINT, got {item!r}")
-        if not Path(path).is_file():
+    policies = parse_labelled_paths(items, parser, "--policy", "CHECKPOINT")
+    for label, path in policies.items():
+        if not path.is_file():
             parser.error(f"--policy {label}: {path} does not exist")
-        policies[label] = Path(path)
     return policies
 
 
@@ -160,9 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         "--noise", type=float, nargs="+", default=[0.0, 0.1, 0.3], help="collection noise levels"
     )
     parser.add_argument("--episodes", type=int, default=4, help="episodes per noise level (and expert demos)")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--tag", default="", help="suffix of the output files")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR)
+    add_output_arguments(parser)
     args = parser.parse_args(argv)
     if not args.policy:
         parser.error("give at least one --policy LABEL=CHECKPOINT")
@@ -182,11 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     except (CheckpointError, FileNotFoundError, EpisodeFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    tasks = {p["task"] for p in probes.values()}
-    if len(tasks) != 1:
-        print(f"error: the checkpoints are on different tasks: {sorted(tasks)}", file=sys.stderr)
+    task = only_task({p["task"] for p in probes.values()}, "checkpoints")
+    if task is None:
         return 2
-    task = tasks.pop()
     results = {"task": task, "noise": args.noise, "episodes": args.episodes, "policies": probes}
     name = f"vmail_disc_probe_{task}" + (f"_{args.tag}" if args.tag else "")
     json_path = write_json(name, results, args.out)
