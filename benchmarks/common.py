@@ -6,6 +6,7 @@ import argparse
 import json
 import platform
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -68,8 +69,6 @@ def add_output_arguments(parser: argparse.ArgumentParser) -> None:
 def only_task(tasks: set[str], what: str) -> str | None:
     """The one task all inputs share; None (after saying why on stderr) if they differ."""
     if len(tasks) != 1:
-        import sys
-
         print(f"error: the {what} are on different tasks: {sorted(tasks)}", file=sys.stderr)
         return None
     return next(iter(tasks))
