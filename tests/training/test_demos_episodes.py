@@ -97,3 +97,14 @@ def test_collect_demos_writes_expert_episodes(tmp_path: Path) -> None:
     assert np.all(np.abs(ep["action"]) <= 1.0)
     summary = json.loads((tmp_path / "expert_returns.json").read_text())
     assert summary["seeds"] == [5] and summary["mean_return"] == pytest.approx(r.ret)
+
+
+def test_expert_returns_without_frames_match_the_recorded_episode(tmp_path: Path) -> None:
+    from training.demos.collect import collect_demos, expert_returns
+
+    (recorded,) = collect_demos("point_mass_easy", 1, tmp_path, seed=7, image_size=16)
+    returns = expert_returns("point_mass_easy", 2, seed=6)
+    assert returns[1] == pytest.approx(recorded.ret, rel=1e-9)  # seed 7, rendered or not
+    assert returns[0] != pytest.approx(returns[1])  # another start state, another return
+    with pytest.raises(ValueError, match="episodes must be >= 1"):
+        expert_returns("point_mass_easy", 0)

@@ -21,6 +21,23 @@ class DemoResult:
     length: int
 
 
+def run_expert_episode(env: Any, expert: Any, seed: int, recorder: EpisodeRecorder | None = None) -> float:
+    """One expert episode reset with ``seed``; its return. ``recorder`` keeps its frames and actions."""
+    obs, _ = env.reset(seed=seed)
+    expert.reset()
+    if recorder is not None:
+        recorder.start(obs, env.info.action_dim)
+    total, done = 0.0, False
+    while not done:
+        action = expert.act(obs["state"])
+        obs, reward, terminated, truncated, _ = env.step(action)
+        if recorder is not None:
+            recorder.add(action, obs, reward, 0.0 if terminated else 1.0)
+        total += float(reward)
+        done = terminated or truncated
+    return total
+
+
 def collect_demos(
     task: str,
     episodes: int,
@@ -48,17 +65,8 @@ def collect_demos(
     try:
         expert = make_expert(task, env)
         for i in range(episodes):
-            obs, _ = env.reset(seed=seed + i)
-            expert.reset()
             rec = EpisodeRecorder()
-            rec.start(obs, env.info.action_dim)
-            total, done = 0.0, False
-            while not done:
-                action = expert.act(obs["state"])
-                obs, reward, terminated, truncated, _ = env.step(action)
-                rec.add(action, obs, reward, 0.0 if terminated else 1.0)
-                total += reward
-                done = terminated or truncated
+            total = run_expert_episode(env, expert, seed + i, rec)
             path = write_episode(out, rec.episode())
             results.append(DemoResult(path, seed + i, total, len(rec)))
     finally:
@@ -74,3 +82,28 @@ def collect_demos(
     }
     Path(out, "expert_returns.json").write_text(json.dumps(summary, indent=2) + "\n")
     return results
+
+
+def expert_returns(
+    task: str, episodes: int, *, seed: int = 0, env_kwargs: dict[str, Any] | None = None
+) -> list[float]:
+    """The scripted expert's returns on episodes reset with seed, seed + 1, ... (nothing recorded).
+
+    Benchmarks score a learnt policy on fixed evaluation seeds; the expert's return on those same
+    episodes is the fair reference (point_mass's start position changes the return by up to 10%).
+    """
+    import sim_bridges
+
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    kwargs = dict(env_kwargs or {})
+    try:
+        env = sim_bridges.make(task, render=False, **kwargs)
+    except TypeError:  # an environment that always renders
+        env = sim_bridges.make(task, **kwargs)
+    try:
+        expert = make_expert(task, env)
+        returns = [run_expert_episode(env, expert, seed + i) for i in range(episodes)]
+    finally:
+        env.close()
+    return returns
