@@ -14,6 +14,7 @@ pole vanished from half the expert's balancing frames at 32 px.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # before MuJoCo creates a context: headless by default
@@ -186,14 +187,32 @@ def make_reacher_easy(**kwargs: Any) -> DMCEnv:
     return DMCEnv("reacher", "easy", **kwargs)
 
 
-def make_point_mass_easy(**kwargs: Any) -> DMCEnv:
+POINT_MASS_TARGET_LIMIT = 0.25  # metres from the centre; the walls are at 0.3
+
+
+def make_point_mass_easy(target: Sequence[float] | None = None, **kwargs: Any) -> DMCEnv:
     """point_mass-easy: a point pushed in the plane to a fixed target at the centre (2-d action, 4-d state).
 
     The easiest suite task that still needs vision: the start is random, and the reward is
     paid only near the target, so doing nothing scores about 0. At 32 px the point covers
     about one pixel and the target two.
+
+    ``target`` (x, y) moves the target: a task family for zero-shot transfer, in which the
+    camera shows where the target is. The state vector stays (position, velocity); the expert
+    reads the target from ``env.target``, its privileged knowledge of the task.
     """
-    return DMCEnv("point_mass", "easy", **kwargs)
+    env = DMCEnv("point_mass", "easy", **kwargs)
+    xy = np.zeros(2) if target is None else np.asarray(target, np.float64).ravel()
+    if xy.shape != (2,) or not np.all(np.isfinite(xy)) or np.any(np.abs(xy) > POINT_MASS_TARGET_LIMIT):
+        env.close()
+        raise ValueError(
+            f"point_mass target must be (x, y) with |x|, |y| <= {POINT_MASS_TARGET_LIMIT} m, got {target!r}"
+        )
+    # The reward measures the distance to the target geom, so moving the geom moves the task.
+    env.physics.named.model.geom_pos["target", :2] = xy
+    env.physics.forward()
+    env.target = xy
+    return env
 
 
 def make_walker_walk(**kwargs: Any) -> DMCEnv:

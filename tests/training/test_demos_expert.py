@@ -139,3 +139,24 @@ def test_car_racing_pursuit_drives_along_the_track() -> None:
         assert progress > 0.1 and total > 50
     finally:
         env.close()
+
+
+def test_point_mass_target_family_moves_the_reward_the_picture_and_the_expert() -> None:
+    centre = sim_bridges.make("point_mass_easy", image_size=32)
+    moved = sim_bridges.make("point_mass_easy", image_size=32, target=(0.15, -0.1))
+    try:
+        np.testing.assert_allclose(moved.physics.named.data.geom_xpos["target", :2], [0.15, -0.1])
+        # The camera shows the target where it now is: the frames of one start state differ.
+        assert not np.array_equal(centre.reset(seed=0)[0]["image"], moved.reset(seed=0)[0]["image"])
+        expert = make_expert("point_mass_easy", moved)
+        ret, _ = _episode_return(moved, expert.act, seed=0)
+        assert ret > 800.0  # reaches the moved target
+        # The suite's centre expert earns nothing on the moved task: the reward moved too.
+        ret_centre_expert, _ = _episode_return(moved, make_expert("point_mass_easy", centre).act, seed=0)
+        assert ret_centre_expert < 1.0
+    finally:
+        centre.close()
+        moved.close()
+    for bad in ((0.3, 0.0), (0.1,), (float("nan"), 0.0)):
+        with pytest.raises(ValueError, match="point_mass target must be"):
+            sim_bridges.make("point_mass_easy", render=False, target=bad)

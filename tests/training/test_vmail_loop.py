@@ -139,10 +139,19 @@ def test_zero_shot_transfer_uses_no_env_and_shares_the_model(tmp_path) -> None:
     assert sources[0].agent.actor is not sources[1].agent.actor
     before = [p.detach().clone() for p in world.parameters()]
     pool = SequenceReplay(32, 3)
+    seen: list[tuple[int, int]] = []
     target, rows = zero_shot_transfer(
-        cfg, world, experts[2], pool, updates=3, model_opt=sources[0].agent.opts["model"]
+        cfg,
+        world,
+        experts[2],
+        pool,
+        updates=3,
+        model_opt=sources[0].agent.opts["model"],
+        on_progress=lambda k, agent: seen.append((k, agent.updates)),
+        progress_every=2,
     )
     assert len(rows) == 3 and target.world is world and target.updates == 3
+    assert seen == [(2, 2), (3, 3)]  # every 2 updates and after the last
     assert all(np.isfinite(r["model_loss"]) for r in rows)
     assert any(not torch.equal(a, b) for a, b in zip(before, world.parameters(), strict=True))  # fine-tuned
     for env in envs:

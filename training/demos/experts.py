@@ -140,23 +140,25 @@ class ReacherExpert:
 
 
 class PointMassExpert:
-    """PD control of the point to the target at the origin: a = clip(-kp x - kd v).
+    """PD control of the point to the target: a = clip(-kp (x - target) - kd v).
 
     In the easy task the two actuators drive the x and y tendons one-to-one, so the state's
     position and velocity map straight onto the action. With kp 20 the controller saturates
     until the point is close, which is near the fastest approach; gains from a small grid on
-    6 episodes (mean return 896; kp 3, kd 0.3 gives 632).
+    6 episodes (mean return 896; kp 3, kd 0.3 gives 632). The target is the suite's centre
+    unless the environment moved it (the transfer family).
     """
 
-    def __init__(self, kp: float = 20.0, kd: float = 2.0) -> None:
+    def __init__(self, kp: float = 20.0, kd: float = 2.0, target: Any = (0.0, 0.0)) -> None:
         self.kp, self.kd = kp, kd
+        self.target = np.asarray(target, np.float64).ravel()
 
     def reset(self) -> None:
         """Stateless controller: nothing to clear."""
 
     def act(self, state: np.ndarray) -> np.ndarray:
         s = np.asarray(state, np.float64).ravel()
-        return np.clip(-self.kp * s[:2] - self.kd * s[2:4], -1.0, 1.0).astype(np.float32)
+        return np.clip(-self.kp * (s[:2] - self.target) - self.kd * s[2:4], -1.0, 1.0).astype(np.float32)
 
 
 class DClawGaitExpert:
@@ -248,7 +250,7 @@ EXPERTS: dict[str, Callable[[Any], Expert]] = {
     "cartpole_swingup": _cartpole,
     "cartpole_balance": _cartpole,  # starts inside the LQR region, so only the balance part acts
     "reacher_easy": lambda env: ReacherExpert(env.physics),
-    "point_mass_easy": lambda env: PointMassExpert(),
+    "point_mass_easy": lambda env: PointMassExpert(target=getattr(env, "target", (0.0, 0.0))),
     "dclaw_turn": _dclaw,
     "dclaw_screw": _dclaw,
     "car_racing": lambda env: CarRacingPursuitExpert(),

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -82,11 +82,22 @@ def zero_shot_transfer(
     updates: int,
     seed: int = 0,
     model_opt: Any | None = None,
+    on_progress: Callable[[int, VMAILAgent], None] | None = None,
+    progress_every: int = 0,
 ) -> tuple[VMAILAgent, list[dict[str, float]]]:
-    """Algorithm 2, lines 2 and 4–8: fresh policy/value/D, fine-tune the shared model, no env steps."""
+    """Algorithm 2, lines 2 and 4–8: fresh policy/value/D, fine-tune the shared model, no env steps.
+
+    ``on_progress(update, agent)`` runs every ``progress_every`` updates (and after the last),
+    for evaluation curves; it must not train the agent.
+    """
     import torch
 
     torch.manual_seed(seed)
     agent = VMAILAgent(cfg, world.rssm.action_dim, world=world, model_opt=model_opt)
     rng = np.random.default_rng(seed)
-    return agent, [_update(agent, target_expert, pool, cfg, rng) for _ in range(updates)]
+    rows = []
+    for k in range(1, updates + 1):
+        rows.append(_update(agent, target_expert, pool, cfg, rng))
+        if on_progress is not None and ((progress_every > 0 and k % progress_every == 0) or k == updates):
+            on_progress(k, agent)
+    return agent, rows
