@@ -353,7 +353,7 @@ def test_cpu_preset_trains_the_prior(free_nats: str | None, trains_prior: bool) 
     assert (norm > 1e-6) == trains_prior
 
 
-@pytest.mark.parametrize("preset", ["vmail_cpu", "vmail_cpu48", "vmail_cpu_mid"])
+@pytest.mark.parametrize("preset", ["vmail_cpu", "vmail_cpu48", "vmail_cpu_mid", "vmail_cpu,vmail_cpu64"])
 def test_every_cpu_preset_updates_at_its_own_size_and_trains_its_prior(preset: str) -> None:
     """Presets are edited by hand; one that cannot build, or that clamps the KL (no prior
     gradient, see above), should fail here rather than two hours into a run."""
@@ -361,10 +361,14 @@ def test_every_cpu_preset_updates_at_its_own_size_and_trains_its_prior(preset: s
     rng = np.random.default_rng(0)
     cfg = vmail_config(preset, ["train.batch=2", "train.length=8"])
     assert cfg.model.free_nats == 0.0
-    agent = VMAILAgent(cfg, A)
-    replay = SequenceReplay(cfg.image_size, 3, seed=0)
+    with_state = cfg.model.state_scale > 0  # vmail_cpu64's training-only state head
+    agent = VMAILAgent(cfg, A, state_dim=2 if with_state else 0)
+    assert (agent.world.state_head is not None) == with_state
+    replay = SequenceReplay(cfg.image_size, 3, seed=0, with_state=with_state)
     for _ in range(2):
         replay.add(synthetic_episode(rng, 12, size=cfg.image_size))
+    if with_state:
+        agent.world.state_head.set_normaliser(np.concatenate([e["state"] for e in replay.episodes]))
     metrics = agent.update(replay.sample(2, 8), replay.sample(2, 8))
     assert all(np.isfinite(v) for v in metrics.values())
     assert float(agent.world.rssm.img_out.weight.grad.norm()) > 1e-6
