@@ -54,6 +54,16 @@ def score_policy(checkpoint: Path, state: dict[str, Any], episodes: int) -> dict
     }
 
 
+def score_baseline(path: Path, task: str, episodes: int) -> dict[str, Any]:
+    """An exported baseline on the same episodes as the V-MAIL policies; it must be for their task."""
+    from training.commands.evaluate import EVAL_SEED, evaluate_onnx
+
+    report = evaluate_onnx(path, None, episodes, EVAL_SEED)
+    if report["environment"] != task:
+        raise ValueError(f"baseline {path} was trained on {report['environment']}, the runs on {task}")
+    return {"policy": str(path), "episodes": episodes, **report["deterministic"]}
+
+
 def score_run(run_dir: Path, episodes: int) -> dict[str, Any]:
     """Both policies of one run, from the cache when their checkpoints have not moved on."""
     from training.checkpoint import load_checkpoint
@@ -123,6 +133,14 @@ def plot(results: dict[str, Any], path: Path) -> None:
                 capsize=4,
                 label=f"{which} policy, ONNX, {s['episodes']} episodes: {s['mean']:.0f} ± {s['std']:.0f}",
             )
+        for k, (name, b) in enumerate(results.get("baselines", {}).items()):
+            ax.axhline(
+                b["mean"],
+                color=f"C{3 + k}",
+                ls="-.",
+                lw=0.9,
+                label=f"{name}, ONNX: {b['mean']:.0f} ± {b['std']:.0f}",
+            )
         ax.axhline(expert, color="k", ls="--", lw=0.8, label=f"expert on the same episodes {expert:.0f}")
         ax.axhline(0.9 * expert, color="k", ls=":", lw=0.8, label="90% of expert")
         ax.set_ylabel("return")
@@ -140,6 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--run", action="append", default=[], metavar="LABEL=DIR", help="a V-MAIL run directory"
     )
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        default=[],
+        metavar="LABEL=ONNX",
+        help="an exported baseline policy (BC, SQIL, DAC) scored on the same episodes",
+    )
     parser.add_argument("--episodes", type=int, default=20, help="ONNX evaluation episodes per policy")
     add_output_arguments(parser)
     args = parser.parse_args(argv)
@@ -148,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.episodes < 1:
         parser.error("--episodes must be at least 1")
     runs = parse_runs(args.run, parser)
+    baselines = parse_labelled_paths(args.baseline, parser, "--baseline", "ONNX")
+    for label, path in baselines.items():
+        if path.suffix != ".onnx" or not path.exists():
+            parser.error(f"--baseline {label}: {path} is not an exported .onnx policy")
     import torch
 
     torch.set_num_threads(args.threads)
@@ -167,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         "expert_return": first["expert_return"],
         "expert_eval": {"mean": float(np.mean(on_eval)), "std": float(np.std(on_eval)), "returns": on_eval},
         "runs": scored,
+        "baselines": {label: score_baseline(path, task, args.episodes) for label, path in baselines.items()},
     }
     name = f"vmail_best_vs_last_{task}" + (f"_{args.tag}" if args.tag else "")
     json_path = write_json(name, results, args.out)
@@ -177,6 +207,11 @@ def main(argv: list[str] | None = None) -> int:
         f"expert on the same {args.episodes} episodes: {expert:.1f} "
         f"(on its {len(on_eval)} seeds from {EVAL_SEED}; demos' mean {results['expert_return']:.1f})"
     )
+    for label, b in results["baselines"].items():
+        print(
+            f"{label} (baseline): {b['mean']:7.1f} ± {b['std']:6.1f} "
+            f"({100 * b['mean'] / expert:.1f}% of the expert)"
+        )
     for label, run in scored.items():
         for which in POLICIES:
             s = run[which]

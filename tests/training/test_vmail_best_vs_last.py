@@ -52,15 +52,27 @@ def test_scores_best_and_last_writes_json_png_and_caches(tmp_path, capsys) -> No
     assert main(argv) == 0
     assert not (run_dir / "best.onnx").exists()
     assert "scoring" not in capsys.readouterr().out
+    # A baseline is scored on the same episodes: the last policy's own ONNX scores what it did.
+    assert main([*argv, "--baseline", f"same={run_dir / 'checkpoint.onnx'}"]) == 0
+    report = json.loads((out / "vmail_best_vs_last_cartpole_swingup_t.json").read_text())
+    assert report["baselines"]["same"]["mean"] == pytest.approx(run["last"]["mean"])
+    assert "same (baseline):" in capsys.readouterr().out
 
 
 def test_a_run_without_best_or_a_bad_spec_is_a_usage_error(tmp_path, capsys) -> None:
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "checkpoint.pt").write_bytes(b"")
+    (tmp_path / "full").mkdir()
+    for name in ("checkpoint.pt", "best.pt"):
+        (tmp_path / "full" / name).write_bytes(b"")
     for argv, message in (
         (["--run", str(tmp_path / "run")], "expects LABEL=DIR"),
         (["--run", f"a={tmp_path / 'run'}"], "best.pt does not exist"),
         ([], "at least one --run"),
+        (
+            ["--run", f"a={tmp_path / 'full'}", "--baseline", "bc=missing.onnx"],
+            "not an exported .onnx policy",
+        ),
     ):
         with pytest.raises(SystemExit) as exc:
             main(argv)
