@@ -5,24 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-from vmail_helpers import one_episode_config
+from vmail_helpers import one_episode_config, train_logged_run
 
 from benchmarks.vmail_best_vs_last import main
-from training.logger import RunLogger
-from training.vmail.algorithm import VMAILTrainer
 
 
 def _run_with_best(tmp_path):
     pytest.importorskip("dm_control")
     cfg = one_episode_config(tmp_path, "train.total_steps=1000", "train.eval_every=500")
     (tmp_path / "expert" / "expert_returns.json").write_text(json.dumps({"mean_return": 400.0}))
-    run_dir = tmp_path / "run"
-    logger = RunLogger(run_dir)  # progress.csv, as `asymlearn train-vmail` writes it
-    try:
-        VMAILTrainer(cfg, run_dir, resume=False).train(logger)
-    finally:
-        logger.close()
-    return run_dir
+    return train_logged_run(cfg, tmp_path / "run")
 
 
 def test_scores_best_and_last_writes_json_png_and_caches(tmp_path, capsys) -> None:

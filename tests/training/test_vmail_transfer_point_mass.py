@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from vmail_helpers import TINY, random_episodes
+from vmail_helpers import TINY, random_episodes, train_logged_run
 
 from benchmarks.vmail_transfer_point_mass import main
-from training.logger import RunLogger
-from training.vmail.algorithm import VMAILTrainer, vmail_config
+from training.vmail.algorithm import vmail_config
 
 
 def _source_run(tmp_path):
@@ -28,13 +27,7 @@ def _source_run(tmp_path):
             "train.eval_every=500",
         ],
     )
-    run_dir = tmp_path / "source"
-    logger = RunLogger(run_dir)
-    try:
-        VMAILTrainer(cfg, run_dir, resume=False).train(logger)
-    finally:
-        logger.close()
-    return run_dir
+    return train_logged_run(cfg, tmp_path / "source")
 
 
 def test_transfer_bc_and_direct_scored_against_the_expert_then_cached(tmp_path, capsys) -> None:

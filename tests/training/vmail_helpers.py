@@ -82,3 +82,16 @@ def one_episode_config(tmp_path: Path, *extra: str) -> Config:
             *extra,
         ],
     )
+
+
+def train_logged_run(cfg: Config, run_dir: Path) -> Path:
+    """Train ``cfg`` into ``run_dir`` with progress.csv, as `asymlearn train-vmail` writes it."""
+    from training.logger import RunLogger
+    from training.vmail.algorithm import VMAILTrainer
+
+    logger = RunLogger(run_dir)
+    try:
+        VMAILTrainer(cfg, run_dir, resume=False).train(logger)
+    finally:
+        logger.close()
+    return run_dir
