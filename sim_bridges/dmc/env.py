@@ -191,7 +191,7 @@ POINT_MASS_TARGET_LIMIT = 0.25  # metres from the centre; the walls are at 0.3
 
 
 def make_point_mass_easy(target: Sequence[float] | None = None, **kwargs: Any) -> DMCEnv:
-    """point_mass-easy: a point pushed in the plane to a fixed target at the centre (2-d action, 4-d state).
+    """point_mass-easy: a point pushed in the plane to a target, by default central (2-d action, 4-d state).
 
     The easiest suite task that still needs vision: the start is random, and the reward is
     paid only near the target, so doing nothing scores about 0. At 32 px the point covers

@@ -90,7 +90,7 @@ def expert_returns(
     """The scripted expert's returns on episodes reset with seed, seed + 1, ... (nothing recorded).
 
     Benchmarks score a learnt policy on fixed evaluation seeds; the expert's return on those same
-    episodes is the fair reference (point_mass's start position changes the return by up to 10%).
+    episodes is the fair reference (on point_mass the start alone moves its return from 851 to 969).
     """
     import sim_bridges
 
