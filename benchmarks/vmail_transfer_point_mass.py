@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     source, work, target = Path(args.source), Path(args.work_dir), args.target
     work.mkdir(parents=True, exist_ok=True)
     last = load_checkpoint(source / "checkpoint.pt", fmt=FORMAT)
-    cfg, _ = agent_from_checkpoint(last)
+    cfg, agent = agent_from_checkpoint(last)  # the source's world model, fine-tuned by the transfer
     if cfg.env != TASK or dict(cfg.env_kwargs):
         raise ValueError(f"{source} is a run on {cfg.env} {dict(cfg.env_kwargs)}; the source must be {TASK}")
     settings = {
@@ -162,7 +162,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     )
 
     def transfer() -> dict[str, Any]:
-        _, agent = agent_from_checkpoint(last)
         agent.load_optimizer_state(last["optimizers"])
         replay = {"with_state": agent.world.state_head is not None}
         pool = SequenceReplay(cfg.image_size, cfg.channels, seed=args.seed + 1, **replay)
