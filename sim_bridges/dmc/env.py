@@ -46,7 +46,11 @@ class DMCEnv:
         camera_id: int = 0,
         render: bool = True,
         seed: int | None = None,
+        angle_states: Sequence[str] = (),
     ) -> None:
+        """``angle_states`` names state dimensions that are joint angles without limits: the
+        suite reports them unwrapped (a spinning arm reaches ±90 rad), which no camera frame
+        determines, so learners that predict the state need them as (cos, sin)."""
         from dm_control import suite
 
         if image_size < 8 or action_repeat < 1:
@@ -71,6 +75,12 @@ class DMCEnv:
             for key, s in spec_items
             for i in range(int(np.prod(s.shape)))
         )
+        unknown = sorted(set(angle_states) - set(self.state_names))
+        if unknown:
+            raise ValueError(
+                f"angle_states {unknown} are not state dimensions of {domain}_{task}: {self.state_names}"
+            )
+        self.state_angle_dims = tuple(self.state_names.index(n) for n in angle_states)
         model = self._physics.model
         names = tuple(model.id2name(i, "actuator") or f"a{i}" for i in range(model.nu))
         self.info = EnvInfo(
@@ -184,7 +194,7 @@ def make_reacher_easy(**kwargs: Any) -> DMCEnv:
     The reward is 1 while the fingertip is inside the target and 0 otherwise, so doing nothing
     scores about 0, unlike cartpole-balance, where a falling pole still earns ~75% of the expert.
     """
-    return DMCEnv("reacher", "easy", **kwargs)
+    return DMCEnv("reacher", "easy", angle_states=("position[0]", "position[1]"), **kwargs)
 
 
 POINT_MASS_TARGET_LIMIT = 0.25  # metres from the centre; the walls are at 0.3

@@ -54,6 +54,26 @@ def test_the_cpu_sized_tasks_conform_to_the_api(name: str, state_dim: int, actio
         env.close()
 
 
+def test_reacher_names_its_unwrapped_joint_angles() -> None:
+    """The suite reports reacher's joint angles unwrapped; learners predicting the state must
+    know which dimensions those are (the V-MAIL state head turns them into cos/sin)."""
+    env = sim_bridges.make("reacher_easy", image_size=32)
+    try:
+        assert env.state_angle_dims == (0, 1)
+        assert [env.state_names[i] for i in env.state_angle_dims] == ["position[0]", "position[1]"]
+        env.reset(seed=0)
+        with env.physics.reset_context():
+            env.physics.named.data.qpos["shoulder"] = 0.3 + 4 * np.pi
+        spun = env.frame()
+        with env.physics.reset_context():
+            env.physics.named.data.qpos["shoulder"] = 0.3
+        np.testing.assert_array_equal(spun, env.frame())  # two turns apart: the same picture
+    finally:
+        env.close()
+    with pytest.raises(ValueError, match="not state dimensions"):
+        sim_bridges.dmc.env.DMCEnv("reacher", "easy", image_size=32, angle_states=("elbow",))
+
+
 @pytest.mark.parametrize("size", [32, 64])
 def test_the_upright_pole_is_visible_wherever_the_cart_is(size: int) -> None:
     """Unsupersampled 32 px frames lost the pole between pixel centres (dmc/env.py docstring)."""

@@ -9,9 +9,9 @@ from vmail_helpers import TINY, A, synthetic_episode
 
 from training.demos.episodes import write_episode
 from training.vmail.agent import VMAILAgent
-from training.vmail.algorithm import vmail_config
+from training.vmail.algorithm import agent_from_checkpoint, vmail_config
 from training.vmail.losses import LOG_2PI
-from training.vmail.networks import ConvDecoder, ConvEncoder, SpatialBroadcastDecoder
+from training.vmail.networks import ConvDecoder, ConvEncoder, PrivilegedStateHead, SpatialBroadcastDecoder
 from training.vmail.replay import EpisodeFormatError, SequenceReplay, normalise_episode, union_sample
 
 
@@ -207,6 +207,30 @@ def test_privileged_state_head_teaches_the_latent_the_sim_state() -> None:
     del stateless["state"]
     with pytest.raises(EpisodeFormatError, match="missing key 'state'"):
         replay.add(stateless)
+
+
+def test_state_head_predicts_angles_as_cos_sin() -> None:
+    """An angle and the same angle two turns on show the same frame, so they get one target."""
+    head = PrivilegedStateHead(feat_dim=8, state_dim=3, units=16, angle_dims=(0,))
+    states = np.array([[0.5, 1.0, -2.0], [0.5 + 4 * np.pi, 3.0, 2.0], [-1.0, 2.0, 0.0]])
+    head.set_normaliser(states)
+    t = head.targets(torch.as_tensor(states, dtype=torch.float32))
+    assert t.shape == (3, 4) and head(torch.zeros(5, 8)).shape == (5, 4)  # cos in place, sin last
+    torch.testing.assert_close(t[0, [0, 3]], t[1, [0, 3]], atol=1e-5, rtol=0)
+    torch.testing.assert_close(t[2, [0, 3]], torch.tensor([np.cos(-1.0), np.sin(-1.0)], dtype=torch.float32))
+    torch.testing.assert_close(t[:, 1], torch.tensor([-1.0, 1.0, 0.0]) / float(np.std([1.0, 3.0, 2.0])))
+    with pytest.raises(ValueError, match="angle_dims"):
+        PrivilegedStateHead(feat_dim=8, state_dim=3, units=16, angle_dims=(3,))
+
+
+def test_checkpoint_rebuilds_the_state_head_with_its_angles() -> None:
+    cfg = tiny_cfg(**{"model.state_scale": "1.0"})
+    agent = VMAILAgent(cfg, A, state_dim=3, state_angle_dims=(1,))
+    saved = {"config": cfg.to_yaml(), "agent": agent.state_dict(), "action_dim": A, "updates": 0}
+    _, rebuilt = agent_from_checkpoint({**saved, "state_dim": 3, "state_angle_dims": [1]})
+    assert rebuilt.world.state_head is not None and rebuilt.world.state_head.angle_dims == (1,)
+    with pytest.raises(RuntimeError, match="size mismatch"):  # the head's width depends on them
+        agent_from_checkpoint({**saved, "state_dim": 3})
 
 
 def test_actor_std_floor_comes_from_the_config() -> None:

@@ -58,7 +58,9 @@ def resolve_device(name: str) -> torch.device:
 class WorldModel(nn.Module):
     """Encoder + RSSM + decoder: the variational model {q_θ, T_θ} with its image likelihood U_θ."""
 
-    def __init__(self, cfg: Any, action_dim: int, state_dim: int = 0) -> None:
+    def __init__(
+        self, cfg: Any, action_dim: int, state_dim: int = 0, state_angle_dims: tuple[int, ...] = ()
+    ) -> None:
         super().__init__()
         m = cfg.model
         self.encoder = ConvEncoder(cfg.image_size, cfg.channels, m.cnn_depth)
@@ -79,7 +81,7 @@ class WorldModel(nn.Module):
                     "model.state_scale > 0 needs the environment's privileged state dimension "
                     "(episodes with a 'state' array); this run has none"
                 )
-            self.state_head = PrivilegedStateHead(self.rssm.feat_dim, state_dim, m.hidden)
+            self.state_head = PrivilegedStateHead(self.rssm.feat_dim, state_dim, m.hidden, state_angle_dims)
 
 
 class VMAILAgent(nn.Module):
@@ -90,9 +92,11 @@ class VMAILAgent(nn.Module):
         world: WorldModel | None = None,
         model_opt: torch.optim.Optimizer | None = None,
         state_dim: int = 0,
+        state_angle_dims: tuple[int, ...] = (),
     ) -> None:
         """``world``/``model_opt`` share one model between agents (Algorithm 2's source tasks);
-        ``state_dim`` sizes the DEV privileged-state head (``model.state_scale`` > 0)."""
+        ``state_dim`` sizes the DEV privileged-state head (``model.state_scale`` > 0), which
+        predicts the ``state_angle_dims`` as (cos, sin)."""
         super().__init__()
         if cfg.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {cfg.precision!r}")
@@ -100,7 +104,7 @@ class VMAILAgent(nn.Module):
         if self.image_std <= 0:
             raise ValueError(f"model.image_std must be > 0, got {self.image_std!r}")
         self.cfg, self.action_dim = cfg, action_dim
-        self.world = world if world is not None else WorldModel(cfg, action_dim, state_dim)
+        self.world = world if world is not None else WorldModel(cfg, action_dim, state_dim, state_angle_dims)
         feat = self.world.rssm.feat_dim
         b, d = cfg.behavior, cfg.disc
         self.actor = Actor(feat, action_dim, b.actor_layers, b.units, b.init_std, b.mean_scale, b.min_std)

@@ -55,7 +55,10 @@ def agent_from_checkpoint(state: dict[str, Any]) -> tuple[Config, VMAILAgent]:
     """
     cfg = config_from_yaml(state["config"])
     cfg.device = "cpu"
-    agent = VMAILAgent(cfg, int(state["action_dim"]), state_dim=int(state.get("state_dim", 0)))
+    angles = tuple(int(i) for i in state.get("state_angle_dims", ()))  # older checkpoints: none
+    agent = VMAILAgent(
+        cfg, int(state["action_dim"]), state_dim=int(state.get("state_dim", 0)), state_angle_dims=angles
+    )
     agent.load_state_dict(state["agent"])
     agent.updates = int(state["updates"])
     return cfg, agent
@@ -137,7 +140,11 @@ class VMAILTrainer:
         np.random.seed(cfg.seed)
         self.env = env if env is not None else make_env(cfg)
         self.state_dim = int(self.env.info.state_dim)  # sizes the DEV state head, if the config asks
-        self.agent = VMAILAgent(cfg, int(self.env.info.action_dim), state_dim=self.state_dim)
+        angles = tuple(getattr(self.env, "state_angle_dims", ()))  # (cos, sin) targets of the head
+        self.state_angle_dims = angles
+        self.agent = VMAILAgent(
+            cfg, int(self.env.info.action_dim), state_dim=self.state_dim, state_angle_dims=angles
+        )
         with_state = self.agent.world.state_head is not None
         starts = float(cfg.train.start_fraction)
         replay = {"start_fraction": starts, "with_state": with_state}
@@ -213,6 +220,7 @@ class VMAILTrainer:
             "episodes": self.episodes,
             "action_dim": self.agent.action_dim,
             "state_dim": self.state_dim,
+            "state_angle_dims": list(self.state_angle_dims),
             "rng": rng_state(),
             "best_eval": self.best_eval,
         }

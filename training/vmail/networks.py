@@ -159,11 +159,17 @@ class PrivilegedStateHead(nn.Module):
     Training-only: it shapes what the latent keeps (a one-pixel point mass costs the image
     likelihood almost nothing to ignore) and is never exported. The normaliser is fixed once
     from the expert's states and saved with the weights, so a resumed run keeps its targets.
+    ``angle_dims`` (unlimited joint angles) are predicted as (cos, sin): the unwrapped angle
+    is not in the image, and a head asked for it swamps the model loss (README, thirteenth round).
     """
 
-    def __init__(self, feat_dim: int, state_dim: int, units: int) -> None:
+    def __init__(self, feat_dim: int, state_dim: int, units: int, angle_dims: tuple[int, ...] = ()) -> None:
         super().__init__()
-        self.net = DenseHead(feat_dim, state_dim, 2, units)
+        angles = tuple(int(i) for i in angle_dims)
+        if any(not 0 <= i < state_dim for i in angles) or len(set(angles)) != len(angles):
+            raise ValueError(f"angle_dims {angle_dims} must be distinct indices below state_dim {state_dim}")
+        self.angle_dims = angles
+        self.net = DenseHead(feat_dim, state_dim + len(angles), 2, units)
         self.register_buffer("mean", torch.zeros(state_dim))
         self.register_buffer("scale", torch.ones(state_dim))
 
@@ -172,11 +178,21 @@ class PrivilegedStateHead(nn.Module):
         states = np.asarray(states, np.float64).reshape(-1, self.mean.shape[0])
         spread = states.std(0)
         spread = np.maximum(spread, max(0.1 * float(np.median(spread)), 1e-2))
-        self.mean.copy_(torch.as_tensor(states.mean(0), dtype=torch.float32))
+        mean = states.mean(0)
+        angles = list(self.angle_dims)
+        mean[angles], spread[angles] = 0.0, 1.0  # replaced by (cos, sin) in targets()
+        self.mean.copy_(torch.as_tensor(mean, dtype=torch.float32))
         self.scale.copy_(torch.as_tensor(spread, dtype=torch.float32))
 
     def targets(self, states: torch.Tensor) -> torch.Tensor:
-        return (states.float() - self.mean) / self.scale
+        """Normalised states; each angle dimension becomes its cosine, its sine goes last."""
+        x = (states.float() - self.mean) / self.scale
+        if not self.angle_dims:
+            return x
+        angles = states.float()[..., list(self.angle_dims)]
+        x = x.clone()
+        x[..., list(self.angle_dims)] = torch.cos(angles)
+        return torch.cat([x, torch.sin(angles)], -1)
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
         return self.net(feat)
