@@ -232,4 +232,4 @@ def make_walker_walk(**kwargs: Any) -> DMCEnv:
 
 def make_cheetah_run(**kwargs: Any) -> DMCEnv:
     """cheetah-run (6-d action, 17-d state), as in V-MAIL's DMC experiments."""
-    return DMCEnv("cheetah", "run", **kwargs)
+    return DMCEnv("cheetah", "run", angle_states=("position[1]",), **kwargs)  # rooty: the body can flip

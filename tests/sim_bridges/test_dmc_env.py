@@ -72,6 +72,11 @@ def test_reacher_names_its_unwrapped_joint_angles() -> None:
         env.close()
     with pytest.raises(ValueError, match="not state dimensions"):
         sim_bridges.dmc.env.DMCEnv("reacher", "easy", image_size=32, angle_states=("elbow",))
+    cheetah = sim_bridges.make("cheetah_run", image_size=32, render=False)
+    try:  # the suite's position drops rootx, so index 1 is rooty, the body's pitch
+        assert [cheetah.state_names[i] for i in cheetah.state_angle_dims] == ["position[1]"]
+    finally:
+        cheetah.close()
 
 
 @pytest.mark.parametrize("size", [32, 64])
