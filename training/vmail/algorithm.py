@@ -55,7 +55,7 @@ def agent_from_checkpoint(state: dict[str, Any]) -> tuple[Config, VMAILAgent]:
     """
     cfg = config_from_yaml(state["config"])
     cfg.device = "cpu"
-    angles = tuple(int(i) for i in state.get("state_angle_dims", ()))  # older checkpoints: none
+    angles = tuple(state.get("state_angle_dims", ()))  # older checkpoints: none
     agent = VMAILAgent(
         cfg, int(state["action_dim"]), state_dim=int(state.get("state_dim", 0)), state_angle_dims=angles
     )

@@ -189,9 +189,9 @@ class PrivilegedStateHead(nn.Module):
         x = (states.float() - self.mean) / self.scale
         if not self.angle_dims:
             return x
-        angles = states.float()[..., list(self.angle_dims)]
-        x = x.clone()
-        x[..., list(self.angle_dims)] = torch.cos(angles)
+        dims = list(self.angle_dims)
+        angles = states.float()[..., dims]
+        x[..., dims] = torch.cos(angles)  # x is a fresh tensor: no copy needed
         return torch.cat([x, torch.sin(angles)], -1)
 
     def forward(self, feat: torch.Tensor) -> torch.Tensor:
