@@ -121,6 +121,33 @@ def test_state_head_run_checkpoints_its_normaliser_and_exports_without_it(tmp_pa
     assert main(["export", str(tmp_path / "run" / "checkpoint.pt"), "--out", str(tmp_path / "p.onnx")]) == 0
 
 
+def test_resume_refuses_a_checkpoint_of_another_task_or_size_by_name(tmp_path) -> None:
+    pytest.importorskip("dm_control")
+    from training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+    from training.vmail.algorithm import FORMAT
+
+    cfg = one_episode_config(tmp_path, "model.state_scale=1.0")
+    run_dir = tmp_path / "run"
+    VMAILTrainer(cfg, run_dir, resume=False).train()
+    state = load_checkpoint(run_dir, fmt=FORMAT)
+    # a head built before cartpole's angles were named differently (as reacher's were)
+    save_checkpoint(run_dir, {**state, "state_angle_dims": [1]}, fmt=FORMAT)
+    with pytest.raises(CheckpointError, match=r"state head for angles \[1\].*--no-resume"):
+        VMAILTrainer(cfg, run_dir, resume=True)
+    assert VMAILTrainer(cfg, run_dir, resume=False).env_steps == 0  # --no-resume still starts over
+    other_env = state["config"].replace("cartpole_swingup", "reacher_easy")
+    assert other_env != state["config"]
+    save_checkpoint(run_dir, {**state, "config": other_env}, fmt=FORMAT)
+    asked = "trained on env=reacher_easy, this run asks for env=cartpole_swingup"
+    with pytest.raises(CheckpointError, match=asked):
+        VMAILTrainer(cfg, run_dir, resume=True)
+    save_checkpoint(run_dir, state, fmt=FORMAT)
+    wider = one_episode_config(tmp_path, "model.state_scale=1.0", "model.hidden=24")
+    with pytest.raises(CheckpointError, match="networks of other sizes than this config builds"):
+        VMAILTrainer(wider, run_dir, resume=True)
+    assert VMAILTrainer(cfg, run_dir, resume=True).env_steps == 500  # the run's own settings resume
+
+
 def test_zero_shot_transfer_uses_no_env_and_shares_the_model(tmp_path) -> None:
     pytest.importorskip("dm_control")
     import sim_bridges

@@ -168,7 +168,14 @@ class VMAILTrainer:
     # -- persistence ---------------------------------------------------------------------
     def _restore(self) -> None:
         state = load_checkpoint(self.run_dir, fmt=FORMAT)
-        self.agent.load_state_dict(state["agent"])
+        self._check_fits(state)
+        try:
+            self.agent.load_state_dict(state["agent"])
+        except RuntimeError as exc:  # torch lists every mismatched tensor; name the cause first
+            raise CheckpointError(
+                f"{self.run_dir / 'checkpoint.pt'} holds networks of other sizes than this config builds "
+                f"(resume with the run's own --preset/--set, or start a new --run-dir): {exc}"
+            ) from exc
         self.agent.load_optimizer_state(state["optimizers"])
         self.agent.updates = int(state["updates"])
         self.env_steps, self.episodes = int(state["env_steps"]), int(state["episodes"])
@@ -179,6 +186,28 @@ class VMAILTrainer:
         episodes_dir = self.run_dir / "episodes"
         if episodes_dir.exists() and any(episodes_dir.glob("*.npz")):
             self.policy.load_dir(episodes_dir)
+
+    def _check_fits(self, state: dict[str, Any]) -> None:
+        """Refuse a checkpoint of another task or state head before loading a single weight.
+
+        Resuming with other settings would otherwise train on with the wrong environment or die
+        in ``load_state_dict`` with a list of tensor shapes; neither says what to do.
+        """
+        saved_env = config_from_yaml(state["config"]).env
+        saved_angles = tuple(int(d) for d in state.get("state_angle_dims", ()))
+        where = self.run_dir / "checkpoint.pt"
+        if saved_env != self.cfg.env:
+            raise CheckpointError(
+                f"{where} was trained on env={saved_env}, this run asks for env={self.cfg.env}: "
+                "use another --run-dir, or --no-resume to start over in this one"
+            )
+        if self.agent.world.state_head is not None and saved_angles != self.state_angle_dims:
+            raise CheckpointError(
+                f"{where} has a state head for angles {list(saved_angles)} of the state, "
+                f"{self.cfg.env} now names {list(self.state_angle_dims)} (checkpoints from before "
+                "the (cos, sin) head cannot resume; `asymlearn export` still reads them): "
+                "use another --run-dir, or --no-resume to start over in this one"
+            )
 
     def _best_on_disk(self) -> float | None:
         """The evaluation return ``best.pt`` was saved at, if it exists.
