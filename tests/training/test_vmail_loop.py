@@ -130,7 +130,7 @@ def test_resume_refuses_a_checkpoint_of_another_task_or_size_by_name(tmp_path) -
     run_dir = tmp_path / "run"
     VMAILTrainer(cfg, run_dir, resume=False).train()
     state = load_checkpoint(run_dir, fmt=FORMAT)
-    # a head built before cartpole's angles were named differently (as reacher's were)
+    # saved by a head that took state dim 1 for an angle (old reacher runs differ the same way)
     save_checkpoint(run_dir, {**state, "state_angle_dims": [1]}, fmt=FORMAT)
     with pytest.raises(CheckpointError, match=r"state head for angles \[1\].*--no-resume"):
         VMAILTrainer(cfg, run_dir, resume=True)
