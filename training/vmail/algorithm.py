@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from training.checkpoint import (
+    LATEST,
     CheckpointError,
     atomic_save,
     load_checkpoint,
@@ -162,7 +163,7 @@ class VMAILTrainer:
         self.last_eval: float | None = None
         self.last_eval_steps: int | None = None  # env steps when it was taken (plots need it)
         self.best_eval: float | None = None  # the evaluation return best.pt was saved at
-        if resume and (self.run_dir / "checkpoint.pt").exists():
+        if resume and (self.run_dir / LATEST).exists():
             self._restore()
 
     # -- persistence ---------------------------------------------------------------------
@@ -173,7 +174,7 @@ class VMAILTrainer:
             self.agent.load_state_dict(state["agent"])
         except RuntimeError as exc:  # torch lists every mismatched tensor; name the cause first
             raise CheckpointError(
-                f"{self.run_dir / 'checkpoint.pt'} holds networks of other sizes than this config builds "
+                f"{self.run_dir / LATEST} holds networks of other sizes than this config builds "
                 f"(resume with the run's own --preset/--set, or start a new --run-dir): {exc}"
             ) from exc
         self.agent.load_optimizer_state(state["optimizers"])
@@ -194,8 +195,8 @@ class VMAILTrainer:
         in ``load_state_dict`` with a list of tensor shapes; neither says what to do.
         """
         saved_env = config_from_yaml(state["config"]).env
-        saved_angles = tuple(int(d) for d in state.get("state_angle_dims", ()))
-        where = self.run_dir / "checkpoint.pt"
+        saved_angles = tuple(state.get("state_angle_dims", ()))
+        where = self.run_dir / LATEST
         if saved_env != self.cfg.env:
             raise CheckpointError(
                 f"{where} was trained on env={saved_env}, this run asks for env={self.cfg.env}: "
