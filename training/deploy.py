@@ -418,6 +418,13 @@ def deploy(
                 break
             if time.monotonic() > deadline:
                 result["exit"] = "timeout"
+                if collector is not None:  # an evaluation that stalled: show where each node stopped
+                    tails = "\n".join(f"--- {p.name}:\n{p.output()[-1500:]}" for p in procs)
+                    print(
+                        f"[deploy] timeout after {timeout:.0f} s with {len(collector.summaries)}/{episodes} "
+                        f"episodes; the end of each node's log:\n{tails}",
+                        file=sys.stderr,
+                    )
                 break
     except KeyboardInterrupt:
         result["exit"] = "interrupted"

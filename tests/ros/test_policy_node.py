@@ -15,6 +15,7 @@ from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 from rcl_interfaces.msg import Parameter, ParameterType, ParameterValue
 from rcl_interfaces.srv import SetParameters
+from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import Image
 from std_msgs.msg import Empty, Int32
 from std_srvs.srv import Trigger
@@ -279,5 +280,48 @@ def test_watchdog_waits_for_the_first_image(ros_env, probe, models) -> None:
         # Images stopped: now the watchdog is armed and fires.
         count = len(twists)
         assert probe.spin_until(lambda: len(twists) > count, timeout + 1.0), "watchdog did not fire"
+    finally:
+        node.stop()
+
+
+@pytest.mark.parametrize(
+    ("hold_s", "subscribe_after_s", "delivered"),
+    [(10.0, 0.0, True), (0.0, 0.0, False), (0.5, 2.0, False)],
+    ids=["held-then-sent", "holding-off-action-lost", "held-too-long-dropped"],
+)
+def test_an_action_computed_before_any_subscriber_matched_is_held(
+    ros_env, probe, models, hold_s, subscribe_after_s, delivered
+) -> None:
+    """The lockstep start race: the action publisher has no matched subscriber when it acts."""
+    node = start_policy_node(
+        ros_env, models["mono84"], hold_action_until_matched_s=hold_s, diagnostics_period_s=0.1, **RELIABLE
+    )
+    try:
+        assert node.wait_for_output("policy node active"), node.output()
+        pub = probe.node.create_publisher(Image, "image", 50)
+        diagnostics = probe.collect(DiagnosticArray, "/diagnostics")
+        assert probe.spin_until(lambda: pub.get_subscription_count() > 0, 15.0), "image topic not matched"
+        image = frame(84, 84, 1, 11)
+        pub.publish(to_image_msg(image, "mono8"))  # reliable, and its reader is matched: it arrives
+
+        def counter(key: str) -> int:
+            values = {kv.key: kv.value for kv in diagnostics[-1].status[0].values} if diagnostics else {}
+            return int(values.get(key, 0))
+
+        assert probe.spin_until(lambda: counter("frames") == 1, 10.0), "the node did not act on the image"
+        probe.spin_until(lambda: False, subscribe_after_s)
+        actions = probe.collect(Int32, "action", QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE))
+        expected = PolicyRunner(models["mono84"]).act(image, "mono8")
+        if delivered:
+            assert probe.spin_until(lambda: bool(actions), 10.0), node.output()
+            probe.spin_until(lambda: False, 0.5)
+            assert [a.data for a in actions] == [expected]
+            assert probe.spin_until(lambda: counter("held_actions_delivered") == 1, 3.0)
+            assert "until a subscriber matched, then sent" in node.output()
+        else:
+            assert probe.spin_until(lambda: False, 3.0) is False and actions == []
+            if hold_s > 0:
+                assert probe.spin_until(lambda: counter("held_actions_expired") == 1, 3.0)
+                assert "held action not sent" in node.output()
     finally:
         node.stop()

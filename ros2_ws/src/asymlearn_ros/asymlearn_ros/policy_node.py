@@ -18,6 +18,12 @@ Safety: a watchdog publishes ``safe_action`` every ``watchdog_timeout_s`` while 
 arrives, once the first image since activation has come (before it the robot has not been
 driven by this node; a safe action racing the first image would take its place in a lockstep
 simulation); malformed images are logged (throttled) and dropped, never raised.
+
+Delivery: DDS discovery is not symmetric. The simulator bridge may already see this node's
+action publisher while the publisher has not yet matched the bridge's subscription; an action
+written then is lost (volatile QoS), and a lockstep bridge would wait for it forever. So while
+the action publisher has no subscriber, the latest action is held and published when one
+matches, unless it is older than ``hold_action_until_matched_s`` (<= 0 disables holding).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from typing import Any
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
+from rclpy.event_handler import PublisherEventCallbacks, QoSPublisherMatchedInfo
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
@@ -63,6 +70,7 @@ PARAMETERS: dict[str, Any] = {
     "reset_message": "Empty",  # Empty | Bool
     "reset_on_time_jump": True,
     "episode_start_on_zero_stamp": False,
+    "hold_action_until_matched_s": 1.0,  # see "Delivery" above; <= 0 disables
 }
 
 
@@ -123,12 +131,16 @@ class PolicyNode(LifecycleNode):
         self._watchdog_timeout = 0.0
         self._zero_stamp_reset = False
         self._jump_reset = True
+        self._hold_s = 0.0
         self._last_image: float | None = None  # monotonic time of the last image since activation
         self._last_safe = 0.0
         self._last_stamp: int | None = None
         self._frames = 0
         self._dropped = 0
         self._watchdog_fired = 0
+        self._held: tuple[Any, float] | None = None  # (action message, monotonic time) awaiting a subscriber
+        self._held_delivered = 0
+        self._held_expired = 0
         self._callback_latency = LatencyWindow()
         self._rate = RateMeter()
         self.create_service(Trigger, "~/reload_model", self._on_reload)
@@ -159,7 +171,10 @@ class PolicyNode(LifecycleNode):
             self.get_logger().error(f"configure refused: {type(exc).__name__}: {exc}")
             return TransitionCallbackReturn.FAILURE
         self._action_pub = self.create_lifecycle_publisher(
-            self.policy.encoder.msg_class, self.param("action_topic"), 10
+            self.policy.encoder.msg_class,
+            self.param("action_topic"),
+            10,
+            event_callbacks=PublisherEventCallbacks(matched=self._on_action_matched),
         )
         self._diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         period = float(self.param("diagnostics_period_s"))
@@ -186,6 +201,7 @@ class PolicyNode(LifecycleNode):
         # Flags read on every image: cached here, parameters are not looked up per message.
         self._zero_stamp_reset = bool(self.param("episode_start_on_zero_stamp"))
         self._jump_reset = bool(self.param("reset_on_time_jump"))
+        self._hold_s = float(self.param("hold_action_until_matched_s"))
         self._last_image, self._last_safe = None, time.monotonic()
         if timeout > 0:
             self._watchdog = self.create_timer(max(timeout / 5.0, 0.005), self._on_watchdog)
@@ -198,6 +214,7 @@ class PolicyNode(LifecycleNode):
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._active = False
+        self._held = None
         if self._image_sub is not None:
             self.destroy_subscription(self._image_sub)
             self._image_sub = None
@@ -255,10 +272,36 @@ class PolicyNode(LifecycleNode):
         except Exception as exc:  # an inference failure must not kill the control loop
             self._drop(f"inference failed: {type(exc).__name__}: {exc}")
             return
-        self._action_pub.publish(policy.encoder.encode(action))
+        self._publish_action(policy.encoder.encode(action))
         self._frames += 1
         self._rate.tick()
         self._callback_latency.record(time.perf_counter() - start)
+
+    def _publish_action(self, msg: Any) -> None:
+        """Publish, or hold while no subscriber has matched (module docstring, "Delivery")."""
+        if self._hold_s > 0 and self._action_pub.get_subscription_count() == 0:
+            self._held = (msg, time.monotonic())
+            return
+        self._held = None
+        self._action_pub.publish(msg)
+
+    def _on_action_matched(self, info: QoSPublisherMatchedInfo) -> None:
+        if self._held is None or info.current_count == 0:
+            return
+        (msg, since), self._held = self._held, None
+        age = time.monotonic() - since
+        if not self._active:
+            return
+        if age > self._hold_s:
+            self._held_expired += 1
+            self.get_logger().warning(
+                f"held action not sent: a subscriber matched {age:.2f} s after it was computed "
+                f"(hold_action_until_matched_s {self._hold_s})"
+            )
+            return
+        self._action_pub.publish(msg)
+        self._held_delivered += 1
+        self.get_logger().info(f"action held {age * 1000:.0f} ms until a subscriber matched, then sent")
 
     def _drop(self, message: str) -> None:
         self._dropped += 1
@@ -342,6 +385,8 @@ class PolicyNode(LifecycleNode):
             "frames": self._frames,
             "frames_dropped": self._dropped,
             "watchdog_fired": self._watchdog_fired,
+            "held_actions_delivered": self._held_delivered,
+            "held_actions_expired": self._held_expired,
             "provider": policy.runner.provider,
             "model_path": policy.path,
         }
