@@ -50,3 +50,37 @@ def test_transitions_match_offline_for_the_same_seed_and_actions(
             assert finals >= 5, "the run never crossed an episode end"
         online.close()
         node.destroy_node()
+
+
+def test_a_reset_reply_waits_until_every_output_has_a_subscriber(ros_env, probe, tmp_path: Path) -> None:
+    """The start race: a reset arrives before the bridge's publishers match their readers."""
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Float32MultiArray, Int64MultiArray
+
+    from asymlearn_ros import batch_protocol as bp
+
+    reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+    with bridge(ros_env, "b0", 2, tmp_path) as node:
+        assert node.wait_for_output("batch bridge ready"), node.output()
+        reset = probe.node.create_publisher(Int64MultiArray, f"/b0/{bp.RESET_TOPIC}", reliable)
+        assert probe.spin_until(lambda: reset.get_subscription_count() > 0, 15.0), "reset topic not matched"
+        reset.publish(bp.rows_msg(np.asarray([3, 4], np.int64), bp.tick_label(1), Int64MultiArray))
+        assert node.wait_for_output("reset reply held"), node.output()
+
+        states = probe.collect(Float32MultiArray, f"/b0/{bp.OBS_TOPICS['state']}", reliable)
+        images = probe.collect(Image, f"/b0/{bp.OBS_TOPICS['image']}", reliable)
+        others = [bp.OBS_TOPICS["partial_state"], bp.STEP_TOPIC]
+        others += [bp.FINAL_PREFIX + topic for topic in bp.OBS_TOPICS.values()]
+        for topic in others:
+            msg_type = Image if topic.endswith(bp.OBS_TOPICS["image"]) else Float32MultiArray
+            probe.collect(msg_type, f"/b0/{topic}", reliable)
+
+        assert probe.spin_until(lambda: bool(states) and bool(images), 10.0), node.output()
+        expected, _ = make_batched("tiger_door", 2).reset(seed=3)
+        label, rows = bp.rows_from_msg(states[0])
+        assert bp.parse_tick_label(label) == (1, None)
+        np.testing.assert_array_equal(rows, expected["state"])
+        image = np.frombuffer(bytes(images[0].data), np.uint8).reshape(expected["image"].shape)
+        np.testing.assert_array_equal(image, expected["image"])
+        assert "held reset reply for tick 1 sent" in node.output()

@@ -9,6 +9,11 @@ trainer through ``reset``, so a run through ROS sees exactly the offline transit
 Protocol and topics: see :mod:`asymlearn_ros.batch_protocol`. The bridge steps only for an
 action message whose tick is the tick of the observation it last published; anything else
 (stale, duplicated or malformed) is dropped and counted, never guessed.
+
+DDS discovery is not symmetric: the trainer may see this bridge's publishers, and send its
+first reset, before those publishers have matched the trainer's subscriptions. A reply
+written then would be lost (volatile QoS). So the reply to a reset is held until every
+output topic has a subscriber; after that first reply every later write finds them matched.
 """
 
 from __future__ import annotations
@@ -69,6 +74,8 @@ class BatchBridgeNode(Node):
         self.create_subscription(Float32MultiArray, bp.ACTIONS_TOPIC, self._on_actions, reliable)
         self.tick: int | None = None  # tick of the observation last published (None before a reset)
         self.dropped = 0
+        self._held_reply: tuple[dict[str, np.ndarray], int] | None = None  # reset reply awaiting subscribers
+        self.create_timer(0.02, self._send_held_reply)
         self.get_logger().info(
             f"batch bridge ready: {self.info.name} x{self.num_envs}, observations {', '.join(self.keys)}"
         )
@@ -109,7 +116,23 @@ class BatchBridgeNode(Node):
             return
         obs, _ = self.env.reset(seed=seed_list or None)
         self.tick = tick
+        unmatched = self._unmatched_outputs()
+        if unmatched:
+            self._held_reply = (obs, tick)
+            self.get_logger().info(f"reset reply held until these topics have a subscriber: {unmatched}")
+            return
+        self._held_reply = None
         self._publish_obs(obs, tick)
+
+    def _unmatched_outputs(self) -> list[str]:
+        return [p.topic_name for p in (*self.pubs.values(), self.step_pub) if p.get_subscription_count() == 0]
+
+    def _send_held_reply(self) -> None:
+        if self._held_reply is None or self._unmatched_outputs():
+            return
+        (obs, tick), self._held_reply = self._held_reply, None
+        self._publish_obs(obs, tick)
+        self.get_logger().info(f"held reset reply for tick {tick} sent")
 
     def _on_actions(self, msg: Float32MultiArray) -> None:
         try:
