@@ -116,7 +116,8 @@ def train_offpolicy(
     window.reset(obs["image"][None])
     agent.begin_episode(obs["image"])
     train_return, stats = 0.0, {}
-    start = time.perf_counter() - float(row.get("wall_s", 0.0))
+    resumed_at = time.perf_counter()
+    start = resumed_at - float(row.get("wall_s", 0.0))
     try:
         for step in range(start_step + 1, cfg.env_steps + 1):
             if step <= cfg.seed_steps:
@@ -128,6 +129,8 @@ def train_offpolicy(
             train_return += reward
             if terminated or truncated:
                 train_returns.append(train_return)
+                rate = (step - start_step) / max(time.perf_counter() - resumed_at, 1e-9)
+                log(f"env step {step}: episode return {train_return:.1f}, {rate:.1f} steps/s")
                 train_return = 0.0
                 obs, _ = env.reset()
                 window.reset(obs["image"][None])
