@@ -104,7 +104,7 @@ def evaluate_onnx(path: str | Path, env_name: str | None, episodes: int, seed: i
         "policy": str(path),
         "environment": name,
         "episodes": episodes,
-        "deterministic": {"mean": float(ret.mean()), "std": float(ret.std())},
+        "deterministic": {"mean": float(ret.mean()), "std": float(ret.std()), "returns": ret.tolist()},
     }
 
 
