@@ -75,7 +75,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     ax.set_title(f"Visual imitation baselines on {results['task']}")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
