@@ -90,3 +90,23 @@ def parse_method_counts(
 def seed_range(first: int, count: int) -> range:
     """Seeds first..first+count-1: ``--seeds N`` for every method, ``--seeds-for m=K`` for one."""
     return range(first, first + count)
+
+
+def expert_on_eval_episodes(task: str, episodes: int) -> dict[str, Any]:
+    """The scripted expert on the very episodes ``asymlearn evaluate`` scores policies on.
+
+    Why: the demos' mean is on other start states; a share of the expert is judged on the
+    same episodes as the policy.
+    """
+    import numpy as np
+
+    from training.commands.evaluate import EVAL_SEED
+    from training.demos.collect import expert_returns
+
+    returns = expert_returns(task, episodes, seed=EVAL_SEED)
+    return {"mean": float(np.mean(returns)), "std": float(np.std(returns)), "returns": returns}
+
+
+def share_of_expert(mean: float, std: float, expert: float) -> str:
+    """``mean ± std (p% of the expert)``, the figure the V-MAIL target is stated in."""
+    return f"{mean:7.1f} ± {std:6.1f} ({100 * mean / expert:.1f}% of the expert)"

@@ -16,9 +16,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from benchmarks.common import add_output_arguments, only_task, parse_labelled_paths, write_json
+from benchmarks.common import (
+    add_output_arguments,
+    expert_on_eval_episodes,
+    only_task,
+    parse_labelled_paths,
+    share_of_expert,
+    write_json,
+)
 from benchmarks.vmail_learning import read_progress
 
 
@@ -107,12 +112,10 @@ def main(argv: list[str] | None = None) -> int:
     if task is None:
         return 2
     from training.commands.evaluate import EVAL_SEED
-    from training.demos.collect import expert_returns
 
-    on_eval = expert_returns(task, args.episodes, seed=EVAL_SEED)
     results = {
         "task": task,
-        "expert_eval": {"mean": float(np.mean(on_eval)), "std": float(np.std(on_eval)), "returns": on_eval},
+        "expert_eval": expert_on_eval_episodes(task, args.episodes),
         "runs": scored,
     }
     name = f"visual_baselines_{task}" + (f"_{args.tag}" if args.tag else "")
@@ -123,10 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"expert on the same {args.episodes} episodes (seeds from {EVAL_SEED}): {expert:.1f}")
     for label, run in scored.items():
         where = f"{run['agent_steps']} agent steps" if run["agent_steps"] else f"{run['updates']} updates"
-        print(
-            f"{label} at {where}: {run['mean']:7.1f} ± {run['std']:6.1f} "
-            f"({100 * run['mean'] / expert:.1f}% of the expert)"
-        )
+        print(f"{label} at {where}: {share_of_expert(run['mean'], run['std'], expert)}")
     print(f"wrote {json_path} and {png_path}")
     return 0
 

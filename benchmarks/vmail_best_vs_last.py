@@ -19,9 +19,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from benchmarks.common import add_output_arguments, only_task, parse_labelled_paths, write_json
+from benchmarks.common import (
+    add_output_arguments,
+    expert_on_eval_episodes,
+    only_task,
+    parse_labelled_paths,
+    share_of_expert,
+    write_json,
+)
 from benchmarks.vmail_learning import expert_return, read_progress, vmail_curve
 
 POLICIES = {"best": "best.pt", "last": "checkpoint.pt"}
@@ -185,16 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     if task is None:
         return 2
     from training.commands.evaluate import EVAL_SEED
-    from training.demos.collect import expert_returns
 
-    # The demos' mean is on other start states; the target is judged against the expert on the
-    # very episodes the policies were scored on.
     first = next(iter(scored.values()))
-    on_eval = expert_returns(task, args.episodes, seed=EVAL_SEED)  # the environment evaluate_onnx builds
     results = {
         "task": task,
         "expert_return": first["expert_return"],
-        "expert_eval": {"mean": float(np.mean(on_eval)), "std": float(np.std(on_eval)), "returns": on_eval},
+        "expert_eval": expert_on_eval_episodes(task, args.episodes),
         "runs": scored,
         "baselines": {label: score_baseline(path, task, args.episodes) for label, path in baselines.items()},
     }
@@ -205,19 +206,16 @@ def main(argv: list[str] | None = None) -> int:
     expert = results["expert_eval"]["mean"]
     print(
         f"expert on the same {args.episodes} episodes: {expert:.1f} "
-        f"(on its {len(on_eval)} seeds from {EVAL_SEED}; demos' mean {results['expert_return']:.1f})"
+        f"(on its {args.episodes} seeds from {EVAL_SEED}; demos' mean {results['expert_return']:.1f})"
     )
     for label, b in results["baselines"].items():
-        print(
-            f"{label} (baseline): {b['mean']:7.1f} ± {b['std']:6.1f} "
-            f"({100 * b['mean'] / expert:.1f}% of the expert)"
-        )
+        print(f"{label} (baseline): {share_of_expert(b['mean'], b['std'], expert)}")
     for label, run in scored.items():
         for which in POLICIES:
             s = run[which]
             print(
                 f"{label} {which:4s} at {s['agent_steps']:6d} agent steps: "
-                f"{s['mean']:7.1f} ± {s['std']:6.1f} ({100 * s['mean'] / expert:.1f}% of the expert)"
+                f"{share_of_expert(s['mean'], s['std'], expert)}"
             )
     print(f"wrote {json_path} and {png_path}")
     return 0
