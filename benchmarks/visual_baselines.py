@@ -75,7 +75,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
             ax.axhline(run["mean"], color=color, ls="-.", lw=1.0, label=final)
     ax.axhline(expert, color="k", ls="--", lw=0.8, label=f"expert on the same episodes {expert:.0f}")
     ax.axhline(0.9 * expert, color="k", ls=":", lw=0.8, label="90% of expert")
-    ax.set_xlabel("agent steps (2 environment steps each)")
+    ax.set_xlabel("agent steps (env.step calls; the DMC tasks repeat each action twice)")
     ax.set_ylabel("return")
     ax.set_title(f"Visual imitation baselines on {results['task']}")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7)
