@@ -59,6 +59,36 @@ def test_replay_state_restores_only_the_checkpointed_prefix() -> None:
         FrameReplay(20, (8, 8, 3), 1, 2).load_state_dict(saved, size, frames)
 
 
+def test_resumes_at_episode_starts_and_early_ends_do_not_fill_the_replay() -> None:
+    """A run resumed five times must still fit its last step (session 23's DAC run did not)."""
+
+    def frame(v: int) -> np.ndarray:
+        return np.full((4, 4, 3), v, np.uint8)
+
+    live = FrameReplay(8, (4, 4, 3), 1, frame_stack=2)  # room planned for 6 steps in 2 episodes
+    live.begin_episode(frame(1))
+    live.add_step(np.array([0.1]), frame(2), 1.0, 1.0)
+    live.begin_episode(frame(3))  # the episode ended; its successor begun just before a checkpoint
+    saved, size, frames = live.state_dict(), len(live), live.num_frames
+    for resume in range(5):
+        back = FrameReplay(8, (4, 4, 3), 1, frame_stack=2)
+        back.load_state_dict(saved, size, frames)
+        back.begin_episode(frame(10 + resume))  # a resumed run starts a fresh episode
+        assert back.num_frames == frames  # ... in the abandoned first frame's place
+        saved = back.state_dict()
+    back.add_step(np.array([0.2]), frame(20), 2.0, 1.0)
+    tr = back.transitions(torch.tensor([0, 1]))
+    assert tr["obs"][:, :, 0, 0, 0].tolist() == [[1, 1], [14, 14]]
+    assert tr["next_obs"][:, :, 0, 0, 0].tolist() == [[1, 2], [14, 20]]
+
+    for v in range(30, 36):  # six one-step episodes: 12 frames in a store planned for 8
+        back.begin_episode(frame(v))
+        back.add_step(np.array([0.3]), frame(v + 100), 0.0, 0.0)
+    assert len(back) == 8 and back.num_frames == 16
+    assert back.transitions(torch.tensor([7]))["next_obs"][0, :, 0, 0, 0].tolist() == [35, 135]
+    assert back.transitions(torch.tensor([1]))["next_obs"][0, :, 0, 0, 0].tolist() == [14, 20]
+
+
 def test_bc_resumed_run_matches_an_uninterrupted_one(demos: Path, tmp_path: Path) -> None:
     torch.set_num_threads(1)
     whole = train_bc(tiny_bc_config(demos, tmp_path / "whole", 6), **QUIET)

@@ -32,7 +32,10 @@ def test_transitions_stack_past_frames_with_the_action_taken() -> None:
     tr = data.transitions(torch.tensor([3, 6]))
     assert tr["next_obs"][:, :, 0, 0, 0].tolist() == [[2, 3, 4], [101, 102, 103]]
     assert tr["reward"].tolist() == [4, 103] and tr["discount"].tolist() == [0, 0]  # terminal steps
-    with pytest.raises(RuntimeError, match="replay full"):
+    for _ in range(2):  # 9 frames' worth of transitions fit; the frames themselves grow
+        data.add_step(np.zeros(1), np.zeros((4, 4, 3), np.uint8), 0.0, 1.0)
+    assert len(data) == 9 and data.num_frames == 11
+    with pytest.raises(RuntimeError, match=r"replay full \(9 transitions\)"):
         data.add_step(np.zeros(1), np.zeros((4, 4, 3), np.uint8), 0.0, 1.0)
 
 

@@ -17,7 +17,7 @@ import torch
 
 
 class FrameReplay:
-    """A fixed-capacity store of frames and the transitions that index them."""
+    """A store of frames and the (fixed-capacity) transitions that index them."""
 
     def __init__(
         self, capacity: int, image_shape: Sequence[int], action_dim: int, frame_stack: int = 3
@@ -57,7 +57,13 @@ class FrameReplay:
         return self.size
 
     def begin_episode(self, image: np.ndarray) -> None:
-        """The first observation of a new episode."""
+        """The first observation of a new episode.
+
+        A first frame that no transition uses yet (an episode begun just before a checkpoint,
+        then abandoned when the run resumed) is overwritten, so resuming costs no frames.
+        """
+        if self._last_frame_unused():
+            self.num_frames -= 1
         self._episode_start = self.num_frames
         self._push_frame(image)
 
@@ -122,7 +128,7 @@ class FrameReplay:
                 f"saved replay holds {state['size']} transitions / {state['num_frames']} frames, "
                 f"fewer than the checkpoint's {size} / {num_frames}"
             )
-        if size > self.obs_index.shape[0] or num_frames > self.frames.shape[0]:
+        if size > self.obs_index.shape[0]:
             raise ValueError(f"saved replay ({size} transitions) exceeds this replay's capacity")
         frames = state["frames"]
         assert isinstance(frames, torch.Tensor)
@@ -130,6 +136,7 @@ class FrameReplay:
             raise ValueError(
                 f"saved replay has frames {tuple(frames.shape[1:])}, this replay {self.image_shape}"
             )
+        self._reserve_frames(num_frames)
         self.frames[:num_frames] = frames[:num_frames]
         for name in ("obs_index", "next_index", "actions", "rewards", "discounts"):
             saved = state[name]
@@ -143,9 +150,26 @@ class FrameReplay:
             raise RuntimeError("cannot sample from an empty replay")
         return torch.randint(0, self.size, (batch_size,), generator=generator)
 
+    def _last_frame_unused(self) -> bool:
+        if self.num_frames == 0:
+            return False
+        return self.size == 0 or int(self.next_index[self.size - 1, -1]) < self.num_frames - 1
+
+    def _reserve_frames(self, count: int) -> None:
+        """Grow the frame store to hold ``count`` frames.
+
+        One frame per transition plus one per episode start is the need; episodes that end
+        early or runs resumed mid-episode start more episodes than a capacity planned from the
+        horizon allows, and that must not end a long run at its last step.
+        """
+        have = self.frames.shape[0]
+        if count <= have:
+            return
+        extra = max(count - have, have // 16, 64)
+        self.frames = torch.cat([self.frames, self.frames.new_zeros((extra, *self.image_shape))])
+
     def _push_frame(self, image: np.ndarray) -> None:
-        if self.num_frames >= self.frames.shape[0]:
-            raise RuntimeError(f"replay full ({self.num_frames} frames)")
+        self._reserve_frames(self.num_frames + 1)
         frame = torch.as_tensor(np.asarray(image, np.uint8))
         if tuple(frame.shape) != self.image_shape:
             raise ValueError(f"frame of shape {tuple(frame.shape)} in a replay of {self.image_shape}")
