@@ -89,6 +89,16 @@ def test_resumes_at_episode_starts_and_early_ends_do_not_fill_the_replay() -> No
     assert back.transitions(torch.tensor([1]))["next_obs"][0, :, 0, 0, 0].tolist() == [14, 20]
 
 
+def test_a_bad_first_frame_leaves_the_replay_as_it_was() -> None:
+    data = FrameReplay(4, (4, 4, 3), 1, frame_stack=2)
+    data.begin_episode(np.full((4, 4, 3), 7, np.uint8))  # unused: a resume would overwrite it
+    with pytest.raises(ValueError, match=r"frame of shape \(5, 4, 3\)"):
+        data.begin_episode(np.zeros((5, 4, 3), np.uint8))
+    assert data.num_frames == 1
+    data.add_step(np.array([0.5]), np.full((4, 4, 3), 8, np.uint8), 1.0, 1.0)
+    assert data.transitions(torch.tensor([0]))["next_obs"][0, :, 0, 0, 0].tolist() == [7, 8]
+
+
 def test_bc_resumed_run_matches_an_uninterrupted_one(demos: Path, tmp_path: Path) -> None:
     torch.set_num_threads(1)
     whole = train_bc(tiny_bc_config(demos, tmp_path / "whole", 6), **QUIET)

@@ -62,10 +62,11 @@ class FrameReplay:
         A first frame that no transition uses yet (an episode begun just before a checkpoint,
         then abandoned when the run resumed) is overwritten, so resuming costs no frames.
         """
+        frame = self._as_frame(image)  # checked before anything changes
         if self._last_frame_unused():
             self.num_frames -= 1
         self._episode_start = self.num_frames
-        self._push_frame(image)
+        self._push_frame(frame)
 
     def add_step(self, action: np.ndarray, image: np.ndarray, reward: float, discount: float) -> None:
         """``action`` taken at the last frame led to ``image`` with ``reward`` (discount 0: terminal)."""
@@ -73,8 +74,9 @@ class FrameReplay:
             raise RuntimeError("add_step before begin_episode")
         if self.size >= self.obs_index.shape[0]:
             raise RuntimeError(f"replay full ({self.size} transitions)")
+        frame = self._as_frame(image)
         self.obs_index[self.size] = self._stack(self.num_frames - 1)
-        self._push_frame(image)
+        self._push_frame(frame)
         self.next_index[self.size] = self._stack(self.num_frames - 1)
         self.actions[self.size] = torch.as_tensor(np.asarray(action, np.float32).reshape(self.action_dim))
         self.rewards[self.size] = float(reward)
@@ -168,11 +170,14 @@ class FrameReplay:
         extra = max(count - have, have // 16, 64)
         self.frames = torch.cat([self.frames, self.frames.new_zeros((extra, *self.image_shape))])
 
-    def _push_frame(self, image: np.ndarray) -> None:
-        self._reserve_frames(self.num_frames + 1)
+    def _as_frame(self, image: np.ndarray) -> torch.Tensor:
         frame = torch.as_tensor(np.asarray(image, np.uint8))
         if tuple(frame.shape) != self.image_shape:
             raise ValueError(f"frame of shape {tuple(frame.shape)} in a replay of {self.image_shape}")
+        return frame
+
+    def _push_frame(self, frame: torch.Tensor) -> None:
+        self._reserve_frames(self.num_frames + 1)
         self.frames[self.num_frames] = frame
         self.num_frames += 1
 
